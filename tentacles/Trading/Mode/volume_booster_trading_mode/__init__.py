@@ -1,0 +1,1 @@
+from .volume_booster_trading import VolumeBoosterTradingMode
