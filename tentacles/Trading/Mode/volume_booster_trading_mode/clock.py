@@ -1,0 +1,68 @@
+"""Volume Booster clocks: the one loop of the mode waits on a clock, which is wall time when trading
+live and the exchange's simulated time in a backtest.
+
+In a backtest nothing happens between two time steps of the engine, so `asyncio.sleep` would let the
+whole backtest run past the loop. :class:`ExchangeTimeClock` instead parks the loop until the
+engine's time reaches the loop's due time; the engine calls :meth:`ExchangeTimeClock.on_time_update`
+at each step and waits there until the loop is parked again, so the loop acts at the right simulated
+time and the engine never runs ahead of it. Pure asyncio, no OctoBot import.
+"""
+import asyncio
+import typing
+
+
+class LiveClock:
+    """Wall-clock waiting; `now` comes from the exchange (its time is wall time live)."""
+
+    def __init__(self, now: typing.Callable[[], float], max_sleep: float = 1.0):
+        self.now = now
+        # sleep in short slices so a stop request or settings change is seen quickly
+        self._max_sleep = max_sleep
+
+    async def sleep_until(self, due: float) -> None:
+        while True:
+            remaining = due - self.now()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(remaining, self._max_sleep))
+
+    async def on_time_update(self) -> None:
+        """Live time flows by itself: nothing to do."""
+
+    def release(self) -> None:
+        """Nothing is waiting on a live clock."""
+
+
+class ExchangeTimeClock:
+    """Simulated-time waiting driven by the backtesting engine's time updates."""
+
+    def __init__(self, now: typing.Callable[[], float]):
+        self.now = now
+        self._due = None
+        self._wake_up = None
+        self._parked = asyncio.Event()
+
+    async def sleep_until(self, due: float) -> None:
+        while self.now() < due:
+            self._due = due
+            self._wake_up = asyncio.get_running_loop().create_future()
+            self._parked.set()
+            try:
+                await self._wake_up
+            finally:
+                self._wake_up = None
+
+    async def on_time_update(self) -> None:
+        """Called by the engine after each time step: runs the loop until it waits again."""
+        wake_up = self._wake_up
+        if wake_up is None or wake_up.done() or self.now() < self._due:
+            return
+        self._parked.clear()
+        wake_up.set_result(None)
+        await self._parked.wait()
+
+    def release(self) -> None:
+        """The loop ended (or failed): never keep the engine waiting for it."""
+        self._parked.set()
+        if self._wake_up is not None and not self._wake_up.done():
+            self._wake_up.cancel()

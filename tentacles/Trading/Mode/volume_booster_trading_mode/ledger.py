@@ -1,0 +1,116 @@
+"""Volume Booster ledger: the mode's own fills turned into volume, fees and order counts.
+
+Volume only ever comes from real fills: each fill is identified by its trade id and counted once,
+whatever the number of times it is seen. Pure Python (Decimal amounts), no OctoBot import.
+"""
+import dataclasses
+import decimal
+
+ZERO = decimal.Decimal(0)
+BUY = "buy"
+SELL = "sell"
+
+
+@dataclasses.dataclass(frozen=True)
+class Fill:
+    trade_id: str
+    order_id: str
+    side: str  # BUY or SELL
+    amount: decimal.Decimal  # base currency
+    price: decimal.Decimal
+    quote_value: decimal.Decimal
+    fee_quote: decimal.Decimal  # fee converted to the quote currency at the fill price
+    timestamp: float
+    is_maker: bool = False
+
+
+class Ledger:
+    def __init__(self, target: decimal.Decimal):
+        self.target = target
+        self.volume = ZERO
+        self.fees = ZERO
+        self.buy_volume = ZERO
+        self.sell_volume = ZERO
+        self.base_bought = ZERO
+        self.base_sold = ZERO
+        self.maker_volume = ZERO
+        self.fills_count = 0
+        self.orders_created = 0
+        self.orders_filled = 0
+        self.orders_cancelled = 0
+        self.first_fill_time = None
+        self.last_fill_time = None
+        self.target_reached_time = None
+        self._counted_trade_ids = set()
+
+    def record_fill(self, fill: Fill) -> bool:
+        """Count a fill once. Returns False (and counts nothing) for an already counted trade or an
+        empty fill."""
+        if fill.trade_id in self._counted_trade_ids or fill.amount <= ZERO:
+            return False
+        self._counted_trade_ids.add(fill.trade_id)
+        self.volume += fill.quote_value
+        self.fees += fill.fee_quote
+        if fill.side == BUY:
+            self.buy_volume += fill.quote_value
+            self.base_bought += fill.amount
+        else:
+            self.sell_volume += fill.quote_value
+            self.base_sold += fill.amount
+        if fill.is_maker:
+            self.maker_volume += fill.quote_value
+        self.fills_count += 1
+        if self.first_fill_time is None:
+            self.first_fill_time = fill.timestamp
+        self.last_fill_time = fill.timestamp
+        if self.target_reached_time is None and self.target_reached:
+            self.target_reached_time = fill.timestamp
+        return True
+
+    def has_counted(self, trade_id: str) -> bool:
+        return trade_id in self._counted_trade_ids
+
+    @property
+    def target_reached(self) -> bool:
+        return self.volume >= self.target
+
+    @property
+    def remaining(self) -> decimal.Decimal:
+        return max(ZERO, self.target - self.volume)
+
+    @property
+    def progress_percent(self) -> decimal.Decimal:
+        if self.target <= ZERO:
+            return decimal.Decimal(100)
+        return self.volume / self.target * 100
+
+    def to_dict(self) -> dict:
+        return {
+            "target": str(self.target),
+            "volume": str(self.volume),
+            "fees": str(self.fees),
+            "buy_volume": str(self.buy_volume),
+            "sell_volume": str(self.sell_volume),
+            "base_bought": str(self.base_bought),
+            "base_sold": str(self.base_sold),
+            "maker_volume": str(self.maker_volume),
+            "fills_count": self.fills_count,
+            "orders_created": self.orders_created,
+            "orders_filled": self.orders_filled,
+            "orders_cancelled": self.orders_cancelled,
+            "first_fill_time": self.first_fill_time,
+            "last_fill_time": self.last_fill_time,
+            "target_reached_time": self.target_reached_time,
+            "counted_trade_ids": sorted(self._counted_trade_ids),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict, target: decimal.Decimal = None) -> "Ledger":
+        ledger = cls(decimal.Decimal(data["target"]) if target is None else target)
+        for name in ("volume", "fees", "buy_volume", "sell_volume", "base_bought", "base_sold", "maker_volume"):
+            setattr(ledger, name, decimal.Decimal(data[name]))
+        for name in ("fills_count", "orders_created", "orders_filled", "orders_cancelled",
+                     "first_fill_time", "last_fill_time", "target_reached_time"):
+            setattr(ledger, name, data[name])
+        ledger._counted_trade_ids = set(data["counted_trade_ids"])
+        return ledger

@@ -1,0 +1,194 @@
+"""Volume Booster settings: one table of every setting (type, default, bounds, title, group) and a
+validator that turns raw user-input values into a typed, checked :class:`Settings`.
+
+The table is the single source of the bounds: the trading mode declares its OctoBot user inputs
+from it (min_val / max_val / options) and :func:`parse_settings` checks values against it, so the
+settings page and the validator can never disagree. Pure Python, no OctoBot import.
+"""
+import dataclasses
+import decimal
+import math
+import typing
+
+BOOLEAN = "boolean"
+INT = "int"
+FLOAT = "float"
+OPTIONS = "options"
+
+MARKET = "market"
+LIMIT = "limit"
+ORDER_TYPES = (MARKET, LIMIT)
+
+GROUP_TARGET = "Target and pacing"
+GROUP_ORDERS = "Orders"
+GROUP_AMOUNTS = "Amounts"
+GROUP_SAFETY = "Safety"
+GROUPS = (GROUP_TARGET, GROUP_ORDERS, GROUP_AMOUNTS, GROUP_SAFETY)
+
+# smallest positive amount of any quote currency that we accept (1 satoshi)
+MIN_QUOTE_AMOUNT = 1e-8
+MAX_QUOTE_AMOUNT = 1e12
+MAX_INTERVAL_SECONDS = 7 * 24 * 3600
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingSpec:
+    name: str
+    kind: str
+    default: typing.Any
+    title: str
+    group: str
+    min_val: typing.Optional[float] = None
+    max_val: typing.Optional[float] = None
+    options: tuple = ()
+    # (other setting name, values of it for which this setting is relevant)
+    shown_when: typing.Optional[tuple] = None
+
+    def allowed_range(self) -> str:
+        if self.kind == BOOLEAN:
+            return "true or false"
+        if self.kind == OPTIONS:
+            return "one of " + ", ".join(repr(option) for option in self.options)
+        kind = "a whole number" if self.kind == INT else "a number"
+        return f"{kind} from {_fmt(self.min_val)} to {_fmt(self.max_val)}"
+
+
+SPECS: tuple = (
+    SettingSpec("enabled", BOOLEAN, True, "Enabled: place orders (off cancels this mode's open orders)",
+                GROUP_TARGET),
+    SettingSpec("volume_target", FLOAT, 50000.0, "Volume target (quote currency, e.g. USDT)", GROUP_TARGET,
+                MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
+    SettingSpec("min_interval_seconds", FLOAT, 2.0, "Minimum delay between two orders (seconds)", GROUP_TARGET,
+                0.1, MAX_INTERVAL_SECONDS),
+    SettingSpec("max_interval_seconds", FLOAT, 8.0, "Maximum delay between two orders (seconds)", GROUP_TARGET,
+                0.1, MAX_INTERVAL_SECONDS),
+    SettingSpec("order_type", OPTIONS, LIMIT, "Order type: market (taker) or limit (offset from the price)",
+                GROUP_ORDERS, options=ORDER_TYPES),
+    SettingSpec("price_offset_percent", FLOAT, 0.2,
+                "Limit price offset (%): buys below, sells above the current price", GROUP_ORDERS,
+                0.0, 10.0, shown_when=("order_type", (LIMIT,))),
+    SettingSpec("limit_order_timeout_seconds", FLOAT, 120.0,
+                "Cancel an unfilled limit order after (seconds)", GROUP_ORDERS,
+                1.0, MAX_INTERVAL_SECONDS, shown_when=("order_type", (LIMIT,))),
+    SettingSpec("max_open_orders", INT, 10, "Maximum open orders of this mode at once", GROUP_ORDERS,
+                1, 500, shown_when=("order_type", (LIMIT,))),
+    SettingSpec("min_buy_amount", FLOAT, 25.0, "Minimum buy order size (quote currency)", GROUP_AMOUNTS,
+                MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
+    SettingSpec("max_buy_amount", FLOAT, 150.0, "Maximum buy order size (quote currency)", GROUP_AMOUNTS,
+                MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
+    SettingSpec("min_sell_amount", FLOAT, 25.0, "Minimum sell order size (quote currency)", GROUP_AMOUNTS,
+                MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
+    SettingSpec("max_sell_amount", FLOAT, 150.0, "Maximum sell order size (quote currency)", GROUP_AMOUNTS,
+                MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
+    SettingSpec("random_seed", INT, 0, "Random seed (0: different every run; other: reproducible runs)",
+                GROUP_SAFETY, 0, 2 ** 31 - 1),
+)
+SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
+
+# (lower setting, upper setting): lower must not exceed upper
+ORDERED_PAIRS = (
+    ("min_interval_seconds", "max_interval_seconds"),
+    ("min_buy_amount", "max_buy_amount"),
+    ("min_sell_amount", "max_sell_amount"),
+)
+
+
+class SettingsError(ValueError):
+    """An invalid setting: names the setting and its allowed range."""
+
+    def __init__(self, setting: str, message: str):
+        super().__init__(f"Invalid Volume Booster setting '{setting}': {message}")
+        self.setting = setting
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    enabled: bool
+    volume_target: decimal.Decimal
+    min_interval_seconds: float
+    max_interval_seconds: float
+    order_type: str
+    price_offset_percent: decimal.Decimal
+    limit_order_timeout_seconds: float
+    max_open_orders: int
+    min_buy_amount: decimal.Decimal
+    max_buy_amount: decimal.Decimal
+    min_sell_amount: decimal.Decimal
+    max_sell_amount: decimal.Decimal
+    random_seed: int
+
+    @property
+    def uses_limit_orders(self) -> bool:
+        return self.order_type == LIMIT
+
+    @property
+    def max_order_amount(self) -> decimal.Decimal:
+        return max(self.max_buy_amount, self.max_sell_amount)
+
+    def amount_range(self, side: str) -> tuple:
+        if side == "buy":
+            return self.min_buy_amount, self.max_buy_amount
+        return self.min_sell_amount, self.max_sell_amount
+
+
+def default_values() -> dict:
+    return {spec.name: spec.default for spec in SPECS}
+
+
+def parse_settings(raw: dict) -> Settings:
+    """Validate raw values (missing ones take their default) and return typed settings.
+
+    Raises SettingsError naming the first invalid setting and its allowed range.
+    """
+    values = {}
+    for spec in SPECS:
+        values[spec.name] = _parse_value(spec, raw.get(spec.name, spec.default))
+    for lower, upper in ORDERED_PAIRS:
+        if values[lower] > values[upper]:
+            raise SettingsError(
+                lower, f"{_fmt(values[lower])} is above {upper} ({_fmt(values[upper])}); "
+                       f"it must be at most {upper}"
+            )
+    for name in ("volume_target", "price_offset_percent", "min_buy_amount", "max_buy_amount",
+                 "min_sell_amount", "max_sell_amount"):
+        values[name] = decimal.Decimal(str(values[name]))
+    return Settings(**values)
+
+
+def _parse_value(spec: SettingSpec, value):
+    if spec.kind == BOOLEAN:
+        if isinstance(value, bool):
+            return value
+        raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}")
+    if spec.kind == OPTIONS:
+        if isinstance(value, str) and value in spec.options:
+            return value
+        raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}")
+    number = _to_number(spec, value)
+    if number < spec.min_val or number > spec.max_val:
+        raise SettingsError(spec.name, f"{_fmt(number)} is out of range: must be {spec.allowed_range()}")
+    return number
+
+
+def _to_number(spec: SettingSpec, value):
+    if isinstance(value, bool) or value is None:
+        raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}") from None
+    if not math.isfinite(number):
+        raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}")
+    if spec.kind == INT:
+        if number != int(number):
+            raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}")
+        return int(number)
+    return number
+
+
+def _fmt(number) -> str:
+    if number is None:
+        return "-"
+    if isinstance(number, float) and number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return f"{number:g}" if isinstance(number, float) else str(number)

@@ -1,0 +1,417 @@
+"""Volume Booster trading mode: OctoBot glue only.
+
+- VolumeBoosterTradingMode declares the settings as OctoBot user inputs (from settings.SPECS).
+- VolumeBoosterProducer starts the consumer's loop directly (no evaluator signal) and relays the
+  exchange's time steps to the loop's clock.
+- VolumeBoosterConsumer owns the randomized buy/sell loop and every exchange call.
+
+Decisions live in the pure modules: settings (validation), planner (next order), ledger (fills),
+clock (live vs. simulated time).
+"""
+import asyncio
+import decimal
+import random
+import zlib
+
+import octobot_commons.channels_name as channels_name
+import octobot_commons.enums as commons_enums
+import octobot_commons.logging as logging
+import octobot_commons.symbols as commons_symbols
+import octobot_trading.constants as trading_constants
+import octobot_trading.enums as trading_enums
+import octobot_trading.errors as trading_errors
+import octobot_trading.modes as trading_modes
+import octobot_trading.personal_data as trading_personal_data
+
+from . import clock as vb_clock
+from . import ledger as vb_ledger
+from . import planner as vb_planner
+from . import settings as vb_settings
+
+ORDER_TAG = "volume_booster"
+ORDER_DATA_TIMEOUT = 30
+# a stalled loop (e.g. a suspended host) does not try to catch up more than this much schedule
+MAX_SCHEDULE_LAG_SECONDS = 3600
+
+_UI_TYPES = {
+    vb_settings.BOOLEAN: commons_enums.UserInputTypes.BOOLEAN,
+    vb_settings.INT: commons_enums.UserInputTypes.INT,
+    vb_settings.FLOAT: commons_enums.UserInputTypes.FLOAT,
+    vb_settings.OPTIONS: commons_enums.UserInputTypes.OPTIONS,
+}
+_ORDER_TYPES = {
+    (vb_planner.BUY, False): trading_enums.TraderOrderType.BUY_MARKET,
+    (vb_planner.SELL, False): trading_enums.TraderOrderType.SELL_MARKET,
+    (vb_planner.BUY, True): trading_enums.TraderOrderType.BUY_LIMIT,
+    (vb_planner.SELL, True): trading_enums.TraderOrderType.SELL_LIMIT,
+}
+
+
+class VolumeBoosterTradingMode(trading_modes.AbstractTradingMode):
+    def __init__(self, config, exchange_manager):
+        super().__init__(config, exchange_manager)
+        self.raw_settings = vb_settings.default_values()
+
+    def init_user_inputs(self, inputs: dict) -> None:
+        values = {}
+        for spec in vb_settings.SPECS:
+            editor_options = None
+            if spec.shown_when is not None:
+                other, shown_values = spec.shown_when
+                editor_options = {
+                    commons_enums.UserInputOtherSchemaValuesTypes.DEPENDENCIES.value: {other: list(shown_values)}
+                }
+            values[spec.name] = self.UI.user_input(
+                spec.name, _UI_TYPES[spec.kind], spec.default, inputs,
+                min_val=spec.min_val, max_val=spec.max_val,
+                options=list(spec.options) or None,
+                title=spec.title,
+                editor_options=editor_options,
+            )
+        self.raw_settings = values
+
+    def get_current_state(self) -> tuple:
+        consumers = self.get_trading_mode_consumers() if self.consumers else []
+        if consumers and consumers[0].ledger is not None:
+            return consumers[0].status_text(), float(consumers[0].ledger.progress_percent)
+        return "waiting to start", 0
+
+    @classmethod
+    def get_is_symbol_wildcard(cls) -> bool:
+        return False
+
+    @staticmethod
+    def is_backtestable() -> bool:
+        return True
+
+    @classmethod
+    def get_supported_exchange_types(cls) -> list:
+        return [trading_enums.ExchangeTypes.SPOT]
+
+    def get_mode_producer_classes(self) -> list:
+        return [VolumeBoosterProducer]
+
+    def get_mode_consumer_classes(self) -> list:
+        return [VolumeBoosterConsumer]
+
+    def get_booster(self):
+        """This pair's consumer (the loop), or None before creation."""
+        consumers = self.get_trading_mode_consumers()
+        return consumers[0] if consumers else None
+
+
+class VolumeBoosterProducer(trading_modes.AbstractTradingModeProducer):
+    def get_channels_registration(self):
+        # candles are the exchange's heartbeat: live and in backtests they bring the time forward
+        return [channels_name.OctoBotTradingChannelsName.OHLCV_CHANNEL.value]
+
+    async def start(self) -> None:
+        await super().start()
+        booster = self.trading_mode.get_booster()
+        if booster is None:
+            self.logger.error("Volume Booster consumer is missing: nothing to start")
+            return
+        await booster.start_loop()
+
+    async def ohlcv_callback(self, exchange: str, exchange_id: str, cryptocurrency: str, symbol: str,
+                             time_frame: str, candle: dict):
+        booster = self.trading_mode.get_booster() if self.trading_mode is not None else None
+        if booster is not None:
+            await booster.on_time_update()
+
+    async def stop(self) -> None:
+        if self.trading_mode is not None:
+            booster = self.trading_mode.get_booster()
+            if booster is not None:
+                await booster.stop_loop()
+        await super().stop()
+
+
+class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
+    def __init__(self, trading_mode):
+        super().__init__(trading_mode)
+        self.symbol = trading_mode.symbol
+        self.logger = logging.get_logger(f"VolumeBooster[{self.symbol}]")
+        self.settings = None
+        self.settings_error = None
+        self.ledger = None
+        self.planner = None
+        self.clock = None
+        self.finished_reason = None
+        self.seed = None
+        self._loop_task = None
+        self._own_order_ids = set()
+        self._open_orders = {}
+        self._last_scanned_trade_id = None
+        self._last_skip_reason = None
+        base, quote = commons_symbols.parse_symbol(self.symbol).base_and_quote()
+        self.base, self.quote = base, quote
+
+    # ----- loop life cycle -----
+    async def start_loop(self) -> None:
+        if self._loop_task is not None:
+            return
+        try:
+            self.settings = vb_settings.parse_settings(self.trading_mode.raw_settings)
+        except vb_settings.SettingsError as err:
+            self.settings_error = str(err)
+            self.logger.error(f"{err}. No order is placed until it is fixed.")
+            return
+        self.ledger = vb_ledger.Ledger(self.settings.volume_target)
+        if not self.settings.enabled:
+            self.finished_reason = "disabled"
+            self.logger.info("Volume Booster is disabled (enabled: false): no order is placed.")
+            return
+        exchange = self.exchange_manager.exchange
+        now = exchange.get_exchange_current_time
+        self.clock = vb_clock.ExchangeTimeClock(now) if self.exchange_manager.is_backtesting \
+            else vb_clock.LiveClock(now)
+        self.seed = self.settings.random_seed or random.SystemRandom().randrange(1, 2 ** 31)
+        # one stream per pair: two pairs with the same seed still act independently
+        self.planner = vb_planner.Planner(self.settings, random.Random(self.seed ^ zlib.crc32(self.symbol.encode())))
+        self.logger.info(
+            f"Volume Booster started on {self.symbol}: target {self.settings.volume_target} {self.quote}, "
+            f"{self.settings.order_type} orders every {self.settings.min_interval_seconds:g}-"
+            f"{self.settings.max_interval_seconds:g} s (seed {self.seed})"
+        )
+        self._loop_task = asyncio.create_task(self._run())
+
+    async def on_time_update(self) -> None:
+        if self.clock is not None:
+            await self.clock.on_time_update()
+
+    async def stop_loop(self) -> None:
+        task, self._loop_task = self._loop_task, None
+        if task is not None and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+        if self.clock is not None:
+            self.clock.release()
+
+    async def stop(self) -> None:
+        await self.stop_loop()
+        await super().stop()
+
+    async def _run(self) -> None:
+        try:
+            due = self.clock.now()
+            while self.finished_reason is None:
+                await self.clock.sleep_until(due)
+                try:
+                    await self._step()
+                except asyncio.CancelledError:
+                    raise
+                except Exception as err:  # the loop goes on: one failed step is logged, not fatal
+                    self.logger.exception(err, True, f"Volume Booster step failed: {err}")
+                now = self.clock.now()
+                due = max(due + self.planner.next_delay(), now - MAX_SCHEDULE_LAG_SECONDS)
+        finally:
+            self.clock.release()
+
+    # ----- one step of the loop -----
+    async def _step(self) -> None:
+        self.collect_fills()
+        self._refresh_open_orders()
+        if self.ledger.target_reached:
+            await self._finish("target reached")
+            return
+        await self._cancel_expired_orders(self.clock.now())
+        if len(self._open_orders) >= self.settings.max_open_orders:
+            self._note_skip(f"{len(self._open_orders)} open orders (max_open_orders)")
+            return
+        await self._place_next_order()
+        self.collect_fills()
+        self._refresh_open_orders()
+
+    async def _place_next_order(self) -> None:
+        exchange_manager = self.exchange_manager
+        currency_available, market_available, _, price, symbol_market = \
+            await trading_personal_data.get_pre_order_data(exchange_manager, self.symbol, timeout=ORDER_DATA_TIMEOUT)
+        snapshot = vb_planner.MarketSnapshot(
+            price=price,
+            base_available=currency_available,
+            quote_available=market_available,
+            own_highest_buy=max((o.origin_price for o in self._open_orders.values()
+                                 if o.side is trading_enums.TradeOrderSide.BUY), default=None),
+            own_lowest_sell=min((o.origin_price for o in self._open_orders.values()
+                                 if o.side is trading_enums.TradeOrderSide.SELL), default=None),
+            fee_rate=self._fee_rate(),
+        )
+        plan = self.planner.plan(vb_planner.Progress(self.ledger.volume, self._pending_quote()), snapshot)
+        if isinstance(plan, vb_planner.Skip):
+            self._note_skip(plan.reason)
+            return
+        order_type = _ORDER_TYPES[(plan.side, plan.is_limit)]
+        side = trading_enums.TradeOrderSide.BUY if plan.side == vb_planner.BUY else trading_enums.TradeOrderSide.SELL
+        quantity = self._at_least_exchange_minimum(plan.quantity, plan.price, symbol_market)
+        if side is trading_enums.TradeOrderSide.BUY:
+            quantity = trading_personal_data.decimal_adapt_order_quantity_because_fees(
+                exchange_manager, self.symbol, order_type, quantity, plan.price, side
+            )
+        details = trading_personal_data.decimal_check_and_adapt_order_details_if_necessary(
+            quantity, plan.price, symbol_market
+        )
+        if not details:
+            self._note_skip(f"{plan.side} of {quantity} {self.base} at {plan.price} is below the exchange minimum "
+                            f"or its precision")
+            return
+        order_quantity, order_price = details[0]
+        order = trading_personal_data.create_order_instance(
+            trader=exchange_manager.trader,
+            order_type=order_type,
+            symbol=self.symbol,
+            current_price=price,
+            quantity=order_quantity,
+            price=order_price,
+            tag=ORDER_TAG,
+        )
+        created = await self.trading_mode.create_order(order)
+        if created is None:
+            self._note_skip(f"the exchange did not create the {plan.side} order")
+            return
+        self._last_skip_reason = None
+        self.ledger.orders_created += 1
+        self._own_order_ids.add(created.order_id)
+        if created.is_open():
+            self._open_orders[created.order_id] = created
+        elif created.is_filled():
+            self.ledger.orders_filled += 1
+
+    def _at_least_exchange_minimum(self, quantity, price, symbol_market):
+        """The last order of a run may be smaller than what the exchange accepts: raise it to the minimum
+        (it then ends slightly above the target, never more than one order above)."""
+        minimal_quantity = trading_personal_data.get_minimal_order_amount(symbol_market)
+        minimal_cost = decimal.Decimal(str(trading_personal_data.get_minimal_order_cost(symbol_market, price) or 0))
+        floor = max(minimal_quantity, minimal_cost / price if price else trading_constants.ZERO)
+        if quantity < floor:
+            raised = floor * decimal.Decimal("1.001")
+            self.logger.warning(f"Order size {quantity} {self.base} is below the exchange minimum: raised to {raised}")
+            return raised
+        return quantity
+
+    async def _cancel_expired_orders(self, now: float) -> None:
+        if not self.settings.uses_limit_orders:
+            return
+        timeout = self.settings.limit_order_timeout_seconds
+        for order in list(self._open_orders.values()):
+            if order.is_open() and now - order.creation_time >= timeout:
+                await self._cancel(order, "timeout")
+
+    async def _cancel(self, order, reason: str) -> None:
+        try:
+            result = await self.trading_mode.cancel_order(order)
+        except (trading_errors.OrderCancelError, trading_errors.UnexpectedExchangeSideOrderStateError) as err:
+            self.logger.warning(f"Could not cancel order {order.order_id}: {err}")
+            return
+        cancelled = result[0] if isinstance(result, tuple) else result
+        if cancelled:
+            self.ledger.orders_cancelled += 1
+            self._open_orders.pop(order.order_id, None)
+            self.logger.debug(f"Cancelled {order.side.value} order {order.order_id} ({reason})")
+        self.collect_fills()
+
+    async def _finish(self, reason: str) -> None:
+        self.finished_reason = reason
+        for order in self._own_open_orders_on_exchange():
+            await self._cancel(order, reason)
+        self.logger.info(
+            f"Volume Booster {reason} on {self.symbol}: volume {self.ledger.volume:.2f}/{self.ledger.target} "
+            f"{self.quote}, fees {self.ledger.fees:.4f} {self.quote}, orders created {self.ledger.orders_created}, "
+            f"filled {self.ledger.orders_filled}, cancelled {self.ledger.orders_cancelled}"
+        )
+
+    def _own_open_orders_on_exchange(self) -> list:
+        return [
+            order for order in self.exchange_manager.exchange_personal_data.orders_manager.get_open_orders(
+                symbol=self.symbol
+            )
+            if order.order_id in self._own_order_ids
+        ]
+
+    # ----- bookkeeping -----
+    def collect_fills(self) -> None:
+        """Count the mode's new fills from the exchange's trades (each trade once)."""
+        trades = self.exchange_manager.exchange_personal_data.trades_manager.trades
+        new_trades = []
+        for trade_id, trade in reversed(trades.items()):
+            if trade_id == self._last_scanned_trade_id:
+                break
+            new_trades.append(trade)
+        if not new_trades:
+            return
+        self._last_scanned_trade_id = next(reversed(trades.keys()))
+        for trade in reversed(new_trades):
+            if trade.symbol != self.symbol or trade.origin_order_id not in self._own_order_ids:
+                continue
+            fill = self._fill_from_trade(trade)
+            if self.ledger.record_fill(fill):
+                self.logger.info(
+                    f"Fill {fill.side} {fill.amount} {self.base} @ {fill.price} ({fill.quote_value:.2f} {self.quote}) "
+                    f"- volume {self.ledger.volume:.2f}/{self.ledger.target} {self.quote} "
+                    f"({self.ledger.progress_percent:.2f}%)"
+                )
+
+    def _fill_from_trade(self, trade) -> vb_ledger.Fill:
+        amount = trade.executed_quantity
+        price = trade.executed_price
+        quote_value = trade.total_cost if trade.total_cost else amount * price
+        fee_quote = trading_constants.ZERO
+        if trade.fee:
+            cost = decimal.Decimal(str(trade.fee.get(trading_enums.FeePropertyColumns.COST.value) or 0))
+            currency = trade.fee.get(trading_enums.FeePropertyColumns.CURRENCY.value)
+            if currency == self.quote:
+                fee_quote = cost
+            elif currency == self.base:
+                fee_quote = cost * price
+            elif cost:
+                self.logger.warning(f"Fee of {cost} {currency} on trade {trade.trade_id} is not in {self.base} or "
+                                    f"{self.quote}: not converted")
+        return vb_ledger.Fill(
+            trade_id=str(trade.trade_id),
+            order_id=str(trade.origin_order_id),
+            side=vb_ledger.BUY if trade.side is trading_enums.TradeOrderSide.BUY else vb_ledger.SELL,
+            amount=amount,
+            price=price,
+            quote_value=quote_value,
+            fee_quote=fee_quote,
+            timestamp=trade.executed_time,
+            is_maker=trade.taker_or_maker == trading_enums.ExchangeConstantsMarketPropertyColumns.MAKER.value,
+        )
+
+    def _refresh_open_orders(self) -> None:
+        for order_id, order in list(self._open_orders.items()):
+            if order.is_filled():
+                self.ledger.orders_filled += 1
+                del self._open_orders[order_id]
+            elif order.is_closed() or order.is_cancelled():
+                del self._open_orders[order_id]
+
+    def _pending_quote(self) -> decimal.Decimal:
+        return sum(
+            ((order.origin_quantity - order.filled_quantity) * order.origin_price
+             for order in self._open_orders.values()),
+            trading_constants.ZERO,
+        )
+
+    def _fee_rate(self) -> decimal.Decimal:
+        try:
+            fees = self.exchange_manager.exchange.get_fees(self.symbol)
+            return decimal.Decimal(str(fees[trading_enums.ExchangeConstantsMarketPropertyColumns.TAKER.value]))
+        except (KeyError, NotImplementedError, TypeError):
+            return trading_constants.ZERO
+
+    def _note_skip(self, reason: str) -> None:
+        if reason != self._last_skip_reason:
+            self.logger.info(f"No order this step: {reason}")
+            self._last_skip_reason = reason
+
+    def status_text(self) -> str:
+        if self.settings_error:
+            return self.settings_error
+        ledger = self.ledger
+        state = self.finished_reason or "running"
+        return (f"{state}: volume {ledger.volume:.2f}/{ledger.target} {self.quote} ({ledger.progress_percent:.1f}%), "
+                f"fees {ledger.fees:.4f} {self.quote}, {ledger.fills_count} fills")
