@@ -21,6 +21,7 @@ import time
 import typing
 
 from volume_booster import REPO_ROOT
+from volume_booster import datafile
 
 MODE_NAME = "VolumeBoosterTradingMode"
 DEFAULT_PROFILE = REPO_ROOT / "profiles" / "volume_booster"
@@ -77,6 +78,8 @@ class SimulationResult:
     orders_filled: int
     orders_cancelled: int
     fills: int
+    buy_volume: float
+    sell_volume: float
     fees: float
     sum_of_fills: float
     sum_of_fill_fees: float
@@ -94,6 +97,25 @@ class SimulationResult:
 
     def to_json_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+
+# holdings given to a quote currency the profile's portfolio lacks (about 10,000 USD each in 2024)
+_QUOTE_HOLDINGS = {"BTC": 0.15, "ETH": 3.0, "BNB": 20.0}
+_DEFAULT_QUOTE_HOLDING = 10000.0
+
+
+def portfolio_for_data(portfolio: dict, info) -> dict:
+    """The profile's starting portfolio, completed for the data file's pairs: a missing quote currency
+    gets a default holding and a missing base currency the same value as its quote holding, so the
+    mode starts balanced on any data file."""
+    completed = dict(portfolio)
+    for symbol in info.symbols:
+        base, quote = symbol.split("/")
+        if quote not in completed:
+            completed[quote] = _QUOTE_HOLDINGS.get(quote, _DEFAULT_QUOTE_HOLDING)
+        if base not in completed:
+            completed[base] = float(f"{completed[quote] / info.first_close[symbol]:.8g}")
+    return completed
 
 
 def parse_overrides(pairs: typing.Iterable[str]) -> dict:
@@ -146,10 +168,11 @@ async def run_simulation(
     profile = profile or Profile.load()
     mode_settings = {**profile.mode_settings, **(overrides or {})}
     config = copy.deepcopy(profile.config)
-    if starting_portfolio is not None:
-        config["trader-simulator"]["starting-portfolio"] = starting_portfolio
+    simulator_config = config["trader-simulator"]
+    simulator_config["starting-portfolio"] = starting_portfolio if starting_portfolio is not None \
+        else portfolio_for_data(simulator_config["starting-portfolio"], datafile.read_info(data_file))
     if fees is not None:
-        config["trader-simulator"]["fees"] = fees
+        simulator_config["fees"] = fees
     setup_config = tentacles_configuration.TentaclesSetupConfiguration()
     setup_config.tentacles_activation = {"Trading": {MODE_NAME: True}}
     config_by_tentacle = {MODE_NAME: mode_settings}
@@ -229,6 +252,8 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
         orders_filled=ledger.orders_filled if ledger else 0,
         orders_cancelled=ledger.orders_cancelled if ledger else 0,
         fills=ledger.fills_count if ledger else 0,
+        buy_volume=float(ledger.buy_volume) if ledger else 0.0,
+        sell_volume=float(ledger.sell_volume) if ledger else 0.0,
         fees=float(ledger.fees) if ledger else 0.0,
         sum_of_fills=float(sum_of_fills),
         sum_of_fill_fees=float(sum_of_fees),
