@@ -40,11 +40,13 @@ class ExchangeTimeClock:
         self.now = now
         self._due = None
         self._wake_up = None
+        self._sleeper = None
         self._parked = asyncio.Event()
 
     async def sleep_until(self, due: float) -> None:
         while self.now() < due:
             self._due = due
+            self._sleeper = asyncio.current_task()
             self._wake_up = asyncio.get_running_loop().create_future()
             self._parked.set()
             try:
@@ -59,7 +61,13 @@ class ExchangeTimeClock:
             return
         self._parked.clear()
         wake_up.set_result(None)
-        await self._parked.wait()
+        sleeper = self._sleeper
+        parked = asyncio.ensure_future(self._parked.wait())
+        try:
+            # the loop parks again, or its task ends (even without release): never wait forever
+            await asyncio.wait({parked, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            parked.cancel()
 
     def release(self) -> None:
         """The loop ended (or failed): never keep the engine waiting for it."""

@@ -1,0 +1,86 @@
+"""Planner: sizes within the settings, capped to the target, funds respected, seeded reproducibility."""
+import decimal
+import random
+
+from tentacles.Trading.Mode.volume_booster_trading_mode import planner as vb_planner
+from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+
+D = decimal.Decimal
+
+
+def make(seed=1, **raw):
+    return vb_planner.Planner(vb_settings.parse_settings(raw), random.Random(seed))
+
+
+def market(price="100", base="100", quote="100000", **kwargs):
+    return vb_planner.MarketSnapshot(D(price), D(base), D(quote), **kwargs)
+
+
+def test_sizes_stay_within_side_ranges_and_both_sides_happen():
+    planner = make(min_buy_amount=20, max_buy_amount=30, min_sell_amount=40, max_sell_amount=50,
+                   order_type="market", volume_target=1e9)
+    sides = set()
+    for _ in range(500):
+        plan = planner.plan(vb_planner.Progress(D(0)), market())
+        low, high = (20, 30) if plan.side == "buy" else (40, 50)
+        assert D(low) <= plan.quote_amount <= D(high)
+        assert plan.price == D(100) and not plan.is_limit
+        sides.add(plan.side)
+    assert sides == {"buy", "sell"}
+
+
+def test_limit_prices_are_offset_away_from_the_market():
+    planner = make(order_type="limit", price_offset_percent=0.5)
+    for _ in range(50):
+        plan = planner.plan(vb_planner.Progress(D(0)), market())
+        assert plan.is_limit
+        assert plan.price == (D("99.5") if plan.side == "buy" else D("100.5"))
+
+
+def test_last_order_is_capped_to_what_is_missing_and_pending_counts():
+    planner = make(volume_target=1000, min_buy_amount=100, max_buy_amount=150, min_sell_amount=100,
+                   max_sell_amount=150)
+    plan = planner.plan(vb_planner.Progress(D(900), pending=D(60)), market())
+    assert plan.quote_amount == D(40)
+    skip = planner.plan(vb_planner.Progress(D(900), pending=D(100)), market())
+    assert isinstance(skip, vb_planner.Skip) and "covered" in skip.reason
+
+
+def test_funds_decide_the_side_when_one_is_short():
+    planner = make(order_type="market")
+    for _ in range(50):
+        assert planner.plan(vb_planner.Progress(D(0)), market(quote="0")).side == "sell"
+        assert planner.plan(vb_planner.Progress(D(0)), market(base="0")).side == "buy"
+    skip = planner.plan(vb_planner.Progress(D(0)), market(base="0", quote="0"))
+    assert isinstance(skip, vb_planner.Skip) and "buy:" in skip.reason and "sell:" in skip.reason
+
+
+def test_buy_keeps_room_for_fees():
+    planner = make(order_type="market", min_buy_amount=100, max_buy_amount=100, min_sell_amount=100,
+                   max_sell_amount=100)
+    snapshot = market(base="0", quote="100", fee_rate=D("0.001"))
+    assert isinstance(planner.plan(vb_planner.Progress(D(0)), snapshot), vb_planner.Skip)
+
+
+def test_never_crosses_own_resting_orders():
+    planner = make(order_type="limit", price_offset_percent=0.1)
+    snapshot = market(own_lowest_sell=D("99.85"), own_highest_buy=D("100.15"))
+    skip = planner.plan(vb_planner.Progress(D(0)), snapshot)
+    assert isinstance(skip, vb_planner.Skip)
+    assert "own sell" in skip.reason and "own buy" in skip.reason
+
+
+def test_same_seed_same_plans_and_delays():
+    first, second = make(seed=42), make(seed=42)
+    for _ in range(100):
+        assert first.plan(vb_planner.Progress(D(0)), market()) == second.plan(vb_planner.Progress(D(0)), market())
+        assert first.next_delay() == second.next_delay()
+    other = make(seed=43)
+    assert [other.next_delay() for _ in range(10)] != [first.next_delay() for _ in range(10)]
+
+
+def test_delays_stay_within_interval():
+    planner = make(min_interval_seconds=2, max_interval_seconds=8)
+    delays = [planner.next_delay() for _ in range(1000)]
+    assert 2 <= min(delays) and max(delays) <= 8
+    assert max(delays) - min(delays) > 5

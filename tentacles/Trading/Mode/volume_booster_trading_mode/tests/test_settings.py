@@ -1,0 +1,81 @@
+"""Settings validation: every bad value gives one error naming the setting and its allowed range."""
+import decimal
+
+import pytest
+
+from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+
+
+def test_defaults_are_valid_and_typed():
+    parsed = vb_settings.parse_settings({})
+    assert parsed.enabled is True
+    assert isinstance(parsed.volume_target, decimal.Decimal)
+    assert parsed.order_type == vb_settings.LIMIT
+    assert parsed.min_interval_seconds <= parsed.max_interval_seconds
+
+
+def test_profile_values_parse_exactly():
+    parsed = vb_settings.parse_settings({"volume_target": 50000, "min_buy_amount": "25.5", "order_type": "market"})
+    assert parsed.volume_target == decimal.Decimal("50000")
+    assert parsed.min_buy_amount == decimal.Decimal("25.5")
+    assert not parsed.uses_limit_orders
+
+
+def test_every_default_is_inside_its_own_bounds():
+    for spec in vb_settings.SPECS:
+        if spec.min_val is not None:
+            assert spec.min_val <= spec.default <= spec.max_val, spec.name
+        if spec.kind == vb_settings.OPTIONS:
+            assert spec.default in spec.options
+
+
+BAD = [
+    ("volume_target", 0, "from 1e-08 to 1000000000000"),
+    ("volume_target", -5, "out of range"),
+    ("volume_target", "abc", "is not a number"),
+    ("volume_target", float("nan"), "is not a number"),
+    ("volume_target", float("inf"), "is not a number"),
+    ("volume_target", None, "is not a number"),
+    ("volume_target", True, "is not a number"),
+    ("volume_target", 1e13, "out of range"),
+    ("enabled", "yes", "true or false"),
+    ("enabled", 1, "true or false"),
+    ("order_type", "stop", "one of 'market', 'limit'"),
+    ("order_type", 3, "one of"),
+    ("min_interval_seconds", 0, "from 0.1 to 604800"),
+    ("max_interval_seconds", 10 ** 7, "from 0.1 to 604800"),
+    ("price_offset_percent", -0.1, "from 0 to 10"),
+    ("price_offset_percent", 25, "from 0 to 10"),
+    ("limit_order_timeout_seconds", 0.5, "from 1 to 604800"),
+    ("max_open_orders", 0, "whole number from 1 to 500"),
+    ("max_open_orders", 2.5, "whole number"),
+    ("min_buy_amount", 0, "from 1e-08"),
+    ("max_buy_amount", -1, "out of range"),
+    ("min_sell_amount", "", "is not a number"),
+    ("max_sell_amount", [], "is not a number"),
+    ("random_seed", -1, "whole number from 0"),
+    ("random_seed", 2 ** 40, "out of range"),
+]
+
+
+@pytest.mark.parametrize("name,value,expected", BAD, ids=[f"{n}={v!r}" for n, v, _ in BAD])
+def test_bad_value_names_setting_and_range(name, value, expected):
+    with pytest.raises(vb_settings.SettingsError) as error:
+        vb_settings.parse_settings({name: value})
+    assert error.value.setting == name
+    assert f"'{name}'" in str(error.value)
+    assert expected in str(error.value)
+
+
+@pytest.mark.parametrize("lower,upper", vb_settings.ORDERED_PAIRS)
+def test_min_above_max_is_rejected(lower, upper):
+    spec = vb_settings.SPEC_BY_NAME[upper]
+    with pytest.raises(vb_settings.SettingsError) as error:
+        vb_settings.parse_settings({lower: spec.default * 2, upper: spec.default})
+    assert error.value.setting == lower
+    assert upper in str(error.value)
+
+
+def test_min_equal_max_is_allowed():
+    parsed = vb_settings.parse_settings({"min_buy_amount": 40, "max_buy_amount": 40})
+    assert parsed.amount_range("buy") == (decimal.Decimal(40), decimal.Decimal(40))
