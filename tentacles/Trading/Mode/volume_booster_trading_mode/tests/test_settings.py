@@ -79,3 +79,26 @@ def test_min_above_max_is_rejected(lower, upper):
 def test_min_equal_max_is_allowed():
     parsed = vb_settings.parse_settings({"min_buy_amount": 40, "max_buy_amount": 40})
     assert parsed.amount_range("buy") == (decimal.Decimal(40), decimal.Decimal(40))
+
+
+def test_shipped_default_config_matches_the_settings_table():
+    import json
+    import pathlib
+    folder = pathlib.Path(vb_settings.__file__).parent
+    shipped = json.loads((folder / "config" / "VolumeBoosterTradingMode.json").read_text())
+    assert shipped.pop("required_strategies") == []
+    assert shipped == vb_settings.default_values()
+
+
+def test_profile_config_is_valid():
+    import json
+    import pathlib
+    profile = pathlib.Path(vb_settings.__file__).parents[4] / "profiles" / "volume_booster"
+    raw = json.loads((profile / "specific_config" / "VolumeBoosterTradingMode.json").read_text())
+    assert raw.pop("required_strategies") == []
+    assert set(raw) <= set(vb_settings.SPEC_BY_NAME)
+    parsed = vb_settings.parse_settings(raw)
+    assert parsed.volume_target == 50000 and parsed.order_type == "limit"
+    assert (parsed.min_interval_seconds, parsed.max_interval_seconds) == (2, 8)
+    assert parsed.amount_range("buy") == parsed.amount_range("sell") == (25, 150)
+    assert parsed.price_offset_percent == decimal.Decimal("0.2")
