@@ -22,6 +22,9 @@ class Fill:
     fee_quote: decimal.Decimal  # fee converted to the quote currency at the fill price
     timestamp: float
     is_maker: bool = False
+    # the fee as taken from the balances: in base, in quote (both zero when paid in another currency)
+    fee_in_base: decimal.Decimal = ZERO
+    fee_in_quote: decimal.Decimal = ZERO
 
 
 class Ledger:
@@ -34,10 +37,16 @@ class Ledger:
         self.base_bought = ZERO
         self.base_sold = ZERO
         self.maker_volume = ZERO
+        self.base_fees = ZERO
+        self.quote_fees = ZERO
         self.fills_count = 0
         self.orders_created = 0
         self.orders_filled = 0
         self.orders_cancelled = 0
+        self.orders_expired = 0
+        self.orders_expired_self_trade = 0
+        # volume per UTC day (day number -> volume), the current and previous day only
+        self._day_volumes = {}
         self.first_fill_time = None
         self.last_fill_time = None
         self.target_reached_time = None
@@ -59,7 +68,13 @@ class Ledger:
             self.base_sold += fill.amount
         if fill.is_maker:
             self.maker_volume += fill.quote_value
+        self.base_fees += fill.fee_in_base
+        self.quote_fees += fill.fee_in_quote
         self.fills_count += 1
+        day = _utc_day(fill.timestamp)
+        self._day_volumes[day] = self._day_volumes.get(day, ZERO) + fill.quote_value
+        for old_day in [d for d in self._day_volumes if d < day - 1]:
+            del self._day_volumes[old_day]
         if self.first_fill_time is None:
             self.first_fill_time = fill.timestamp
         self.last_fill_time = fill.timestamp
@@ -67,12 +82,30 @@ class Ledger:
             self.target_reached_time = fill.timestamp
         return True
 
+    def day_volume(self, timestamp: float) -> decimal.Decimal:
+        """Volume filled during the UTC day of `timestamp`."""
+        return self._day_volumes.get(_utc_day(timestamp), ZERO)
+
     def has_counted(self, trade_id: str) -> bool:
         return trade_id in self._counted_trade_ids
 
     @property
     def target_reached(self) -> bool:
         return self.volume >= self.target
+
+    @property
+    def base_delta(self) -> decimal.Decimal:
+        """Change of the pair's base holdings caused by the mode's fills (fees included)."""
+        return self.base_bought - self.base_sold - self.base_fees
+
+    @property
+    def quote_delta(self) -> decimal.Decimal:
+        """Change of the pair's quote holdings caused by the mode's fills (fees included)."""
+        return self.sell_volume - self.buy_volume - self.quote_fees
+
+    def net_cost(self, price: decimal.Decimal) -> decimal.Decimal:
+        """What the fills cost versus simply holding, valued at `price`: fees plus trading loss."""
+        return -(self.quote_delta + self.base_delta * price)
 
     @property
     def remaining(self) -> decimal.Decimal:
@@ -94,10 +127,15 @@ class Ledger:
             "base_bought": str(self.base_bought),
             "base_sold": str(self.base_sold),
             "maker_volume": str(self.maker_volume),
+            "base_fees": str(self.base_fees),
+            "quote_fees": str(self.quote_fees),
             "fills_count": self.fills_count,
             "orders_created": self.orders_created,
             "orders_filled": self.orders_filled,
             "orders_cancelled": self.orders_cancelled,
+            "orders_expired": self.orders_expired,
+            "orders_expired_self_trade": self.orders_expired_self_trade,
+            "day_volumes": {str(day): str(volume) for day, volume in self._day_volumes.items()},
             "first_fill_time": self.first_fill_time,
             "last_fill_time": self.last_fill_time,
             "target_reached_time": self.target_reached_time,
@@ -107,10 +145,17 @@ class Ledger:
     @classmethod
     def from_dict(cls, data: dict, target: decimal.Decimal = None) -> "Ledger":
         ledger = cls(decimal.Decimal(data["target"]) if target is None else target)
-        for name in ("volume", "fees", "buy_volume", "sell_volume", "base_bought", "base_sold", "maker_volume"):
+        for name in ("volume", "fees", "buy_volume", "sell_volume", "base_bought", "base_sold", "maker_volume",
+                     "base_fees", "quote_fees"):
             setattr(ledger, name, decimal.Decimal(data[name]))
-        for name in ("fills_count", "orders_created", "orders_filled", "orders_cancelled",
+        for name in ("fills_count", "orders_created", "orders_filled", "orders_cancelled", "orders_expired",
+                     "orders_expired_self_trade",
                      "first_fill_time", "last_fill_time", "target_reached_time"):
             setattr(ledger, name, data[name])
         ledger._counted_trade_ids = set(data["counted_trade_ids"])
+        ledger._day_volumes = {int(day): decimal.Decimal(volume) for day, volume in data["day_volumes"].items()}
         return ledger
+
+
+def _utc_day(timestamp: float) -> int:
+    return int(timestamp // 86400)

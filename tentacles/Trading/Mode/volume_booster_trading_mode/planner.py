@@ -1,6 +1,16 @@
 """Volume Booster planner: decides the next order (side, size, price) and the delay before the next
 decision, from the settings, the progress so far, a market snapshot and a seeded random generator.
 
+- Side: `balanced` keeps the pair's base share of value within the inventory band around its share at
+  start (both valued at the current price, so only trading moves it); inside the band the side is random.
+  `random` flips a coin; `alternating` alternates. A side without funds falls back to the other one.
+- Price: `market` takes the reference price; `limit` rests at an offset; `maker` joins the best bid /
+  ask when an order book is known, else rests a small offset from the mark price.
+- Never against itself: a buy is never placed at or above the mode's own resting sell, nor a sell at or
+  below its own resting buy; a market order first needs the opposite resting orders out of the way.
+- Pacing: with a deadline, the delay spreads the remaining volume over the remaining time.
+- Budget: with `max_cost`, the mode stops before the next order could push the cost above it.
+
 Pure Python (Decimal amounts), no OctoBot import: the same inputs and seed give the same plan.
 """
 import dataclasses
@@ -15,18 +25,26 @@ ONE = decimal.Decimal(1)
 HUNDRED = decimal.Decimal(100)
 BUY = "buy"
 SELL = "sell"
+# with a deadline, aim to finish when this share of the remaining time has passed
+DEADLINE_SAFETY = 0.9
 
 
 @dataclasses.dataclass(frozen=True)
 class MarketSnapshot:
     price: decimal.Decimal
+    # what this pair may use (its share of shared balances, minus reserve and its own open orders)
     base_available: decimal.Decimal
     quote_available: decimal.Decimal
     # this mode's own resting orders: highest buy price and lowest sell price (None when none)
     own_highest_buy: typing.Optional[decimal.Decimal] = None
     own_lowest_sell: typing.Optional[decimal.Decimal] = None
-    # fee rate applied on a buy (fraction), kept aside from the quote needed
+    # fee rate (fraction) of the order about to be placed, kept aside on buys and counted by the budget
     fee_rate: decimal.Decimal = ZERO
+    best_bid: typing.Optional[decimal.Decimal] = None
+    best_ask: typing.Optional[decimal.Decimal] = None
+    # share (0..1) of the pair's value held in base now and with the starting holdings, at this price
+    base_share: typing.Optional[decimal.Decimal] = None
+    start_base_share: typing.Optional[decimal.Decimal] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +52,12 @@ class Progress:
     volume: decimal.Decimal
     # quote value of this mode's open orders that could still fill
     pending: decimal.Decimal = ZERO
+    net_cost: decimal.Decimal = ZERO
+    day_volume: decimal.Decimal = ZERO
+    now: float = 0.0
+    started_at: float = 0.0
+    # filled volume / placed volume so far (None before any order)
+    fill_ratio: typing.Optional[float] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,55 +75,137 @@ class OrderPlan:
 @dataclasses.dataclass(frozen=True)
 class Skip:
     reason: str
+    # final: the mode must stop (e.g. budget reached), not just wait for the next step
+    final: bool = False
+
+
+def crosses_own_orders(side: str, price: decimal.Decimal, own_highest_buy, own_lowest_sell) -> bool:
+    """Would an order at `price` match one of the mode's own resting orders?"""
+    if side == BUY:
+        return own_lowest_sell is not None and price >= own_lowest_sell
+    return own_highest_buy is not None and price <= own_highest_buy
 
 
 class Planner:
     def __init__(self, settings: settings_module.Settings, rng: random.Random):
         self.settings = settings
         self.rng = rng
+        self.last_side = None
 
-    def next_delay(self) -> float:
-        return self.rng.uniform(self.settings.min_interval_seconds, self.settings.max_interval_seconds)
+    # ----- timing -----
+    def next_delay(self, progress: typing.Optional[Progress] = None) -> float:
+        settings = self.settings
+        if not settings.deadline_hours or progress is None:
+            return self.rng.uniform(settings.min_interval_seconds, settings.max_interval_seconds)
+        deadline = progress.started_at + settings.deadline_hours * 3600
+        time_left = (deadline - progress.now) * DEADLINE_SAFETY
+        missing = float(settings.volume_target - progress.volume - progress.pending)
+        if time_left <= 0 or missing <= 0:
+            return settings.min_interval_seconds
+        filled_per_order = self.mean_order_amount() * (progress.fill_ratio or 1.0)
+        orders_needed = max(missing / filled_per_order, 1.0)
+        paced = time_left / orders_needed
+        # randomness kept around the pace; never faster than the minimum interval
+        return max(settings.min_interval_seconds, paced * self.rng.uniform(0.5, 1.5))
 
+    def mean_order_amount(self) -> float:
+        settings = self.settings
+        return float(settings.min_buy_amount + settings.max_buy_amount
+                     + settings.min_sell_amount + settings.max_sell_amount) / 4
+
+    def max_order_cost(self, fee_rate: decimal.Decimal) -> decimal.Decimal:
+        """The most one order may add to the cost: its fee (the backtest has no spread to pay)."""
+        return self.settings.max_order_amount * fee_rate
+
+    # ----- the next order -----
     def plan(self, progress: Progress, market: MarketSnapshot) -> typing.Union[OrderPlan, Skip]:
-        uncovered = self.settings.volume_target - progress.volume - progress.pending
+        settings = self.settings
+        if settings.max_cost and progress.net_cost + self.max_order_cost(market.fee_rate) > settings.max_cost:
+            return Skip(f"budget reached: cost {progress.net_cost:.6f} + next order up to "
+                        f"{self.max_order_cost(market.fee_rate):.6f} > max_cost {settings.max_cost}", final=True)
+        uncovered = settings.volume_target - progress.volume - progress.pending
         if uncovered <= ZERO:
             return Skip("the target is covered by filled volume and open orders")
+        if settings.daily_volume_cap:
+            today_left = settings.daily_volume_cap - progress.day_volume - progress.pending
+            if today_left <= ZERO:
+                return Skip("daily volume cap reached")
+            uncovered = min(uncovered, today_left)
         if market.price <= ZERO:
             return Skip("no market price yet")
-        preferred = BUY if self.rng.random() < 0.5 else SELL
         reasons = []
-        for side in (preferred, SELL if preferred == BUY else BUY):
+        for side in self._side_order(market):
             candidate = self._plan_side(side, uncovered, market)
             if isinstance(candidate, OrderPlan):
+                self.last_side = side
                 return candidate
             reasons.append(f"{side}: {candidate.reason}")
         return Skip("; ".join(reasons))
+
+    def _side_order(self, market: MarketSnapshot) -> tuple:
+        policy = self.settings.side_policy
+        if policy == settings_module.ALTERNATING:
+            first = BUY if self.last_side == SELL else SELL if self.last_side == BUY else self._coin()
+        else:
+            first = self._coin()
+        other = SELL if first == BUY else BUY
+        if policy == settings_module.BALANCED and market.base_share is not None \
+                and market.start_base_share is not None:
+            drift_pp = (market.base_share - market.start_base_share) * HUNDRED
+            if drift_pp > self.settings.inventory_band_pp:
+                return (SELL,)
+            if drift_pp < -self.settings.inventory_band_pp:
+                return (BUY,)
+        return first, other
+
+    def _coin(self) -> str:
+        return BUY if self.rng.random() < 0.5 else SELL
 
     def _plan_side(self, side: str, uncovered: decimal.Decimal, market: MarketSnapshot):
         low, high = self.settings.amount_range(side)
         amount = _uniform_decimal(self.rng, low, high)
         # never plan more than what is still missing: the last order lands on the target
         amount = min(amount, uncovered)
-        price = self._price(side, market.price)
+        price = self.price_for(side, market)
         if side == BUY:
             needed = amount * (ONE + market.fee_rate)
             if market.quote_available < needed:
-                return Skip(f"not enough quote available ({market.quote_available} < {needed})")
-            if market.own_lowest_sell is not None and price >= market.own_lowest_sell:
-                return Skip(f"a buy at {price} would match this mode's own sell at {market.own_lowest_sell}")
-        else:
-            if market.base_available < amount / price:
-                return Skip(f"not enough base available ({market.base_available} < {amount / price})")
-            if market.own_highest_buy is not None and price <= market.own_highest_buy:
-                return Skip(f"a sell at {price} would match this mode's own buy at {market.own_highest_buy}")
+                return Skip(f"not enough quote available ({market.quote_available:.8f} < {needed:.8f})")
+        elif market.base_available < amount / price:
+            return Skip(f"not enough base available ({market.base_available:.8f} < {amount / price:.8f})")
+        if self.settings.uses_limit_orders and \
+                crosses_own_orders(side, price, market.own_highest_buy, market.own_lowest_sell):
+            own = market.own_lowest_sell if side == BUY else market.own_highest_buy
+            return Skip(f"a {side} at {price} would match this mode's own resting order at {own}")
         return OrderPlan(side=side, quote_amount=amount, price=price, is_limit=self.settings.uses_limit_orders)
 
-    def _price(self, side: str, reference: decimal.Decimal) -> decimal.Decimal:
-        if not self.settings.uses_limit_orders:
+    def price_for(self, side: str, market: MarketSnapshot) -> decimal.Decimal:
+        settings = self.settings
+        reference = market.price
+        if settings.order_type == settings_module.MARKET:
             return reference
-        offset = self.settings.price_offset_percent / HUNDRED
+        if settings.order_type == settings_module.MAKER:
+            book = market.best_bid if side == BUY else market.best_ask
+            if book is not None and book > ZERO:
+                return book
+            offset = settings.maker_offset_percent / HUNDRED
+        else:
+            offset = settings.price_offset_percent / HUNDRED
         return reference * (ONE - offset) if side == BUY else reference * (ONE + offset)
+
+    def needs_reprice(self, side: str, order_price: decimal.Decimal, market: MarketSnapshot) -> bool:
+        """A resting maker order the market moved away from by more than `reprice_percent`."""
+        if self.settings.order_type != settings_module.MAKER or market.price <= ZERO:
+            return False
+        wanted = self.price_for(side, market)
+        return abs(wanted - order_price) / market.price * HUNDRED > self.settings.reprice_percent
+
+
+def opposite_orders_in_the_way(side: str, own_orders: typing.Iterable[tuple]) -> list:
+    """Before a market order: the mode's own resting orders on the other side it could match.
+    `own_orders` are (order id, side, price) tuples; returns the ids to cancel first."""
+    opposite = SELL if side == BUY else BUY
+    return [order_id for order_id, order_side, _ in own_orders if order_side == opposite]
 
 
 def _uniform_decimal(rng: random.Random, low: decimal.Decimal, high: decimal.Decimal) -> decimal.Decimal:

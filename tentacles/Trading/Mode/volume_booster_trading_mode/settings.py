@@ -17,7 +17,14 @@ OPTIONS = "options"
 
 MARKET = "market"
 LIMIT = "limit"
-ORDER_TYPES = (MARKET, LIMIT)
+MAKER = "maker"
+ORDER_TYPES = (MAKER, LIMIT, MARKET)
+RESTING_ORDER_TYPES = (MAKER, LIMIT)
+
+BALANCED = "balanced"
+RANDOM = "random"
+ALTERNATING = "alternating"
+SIDE_POLICIES = (BALANCED, RANDOM, ALTERNATING)
 
 GROUP_TARGET = "Target and pacing"
 GROUP_ORDERS = "Orders"
@@ -58,20 +65,39 @@ SPECS: tuple = (
                 GROUP_TARGET),
     SettingSpec("volume_target", FLOAT, 50000.0, "Volume target (quote currency, e.g. USDT)", GROUP_TARGET,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
+    SettingSpec("deadline_hours", FLOAT, 0.0,
+                "Reach the target within (hours from start; 0: no deadline, go at the interval pace)",
+                GROUP_TARGET, 0.0, 24 * 366),
+    SettingSpec("daily_volume_cap", FLOAT, 0.0, "Daily volume cap (quote currency per UTC day; 0: no cap)",
+                GROUP_TARGET, 0.0, MAX_QUOTE_AMOUNT),
     SettingSpec("min_interval_seconds", FLOAT, 2.0, "Minimum delay between two orders (seconds)", GROUP_TARGET,
                 0.1, MAX_INTERVAL_SECONDS),
-    SettingSpec("max_interval_seconds", FLOAT, 8.0, "Maximum delay between two orders (seconds)", GROUP_TARGET,
-                0.1, MAX_INTERVAL_SECONDS),
-    SettingSpec("order_type", OPTIONS, LIMIT, "Order type: market (taker) or limit (offset from the price)",
-                GROUP_ORDERS, options=ORDER_TYPES),
+    SettingSpec("max_interval_seconds", FLOAT, 8.0,
+                "Maximum delay between two orders (seconds; with a deadline, the pace may be slower)",
+                GROUP_TARGET, 0.1, MAX_INTERVAL_SECONDS),
+    SettingSpec("order_type", OPTIONS, LIMIT,
+                "Order type: maker (rests at the best price, lowest fees), limit (offset from the price) "
+                "or market (taker)", GROUP_ORDERS, options=ORDER_TYPES),
     SettingSpec("price_offset_percent", FLOAT, 0.2,
                 "Limit price offset (%): buys below, sells above the current price", GROUP_ORDERS,
                 0.0, 10.0, shown_when=("order_type", (LIMIT,))),
+    SettingSpec("maker_offset_percent", FLOAT, 0.02,
+                "Maker price offset (%) from the mark price when no order book is available", GROUP_ORDERS,
+                0.0, 1.0, shown_when=("order_type", (MAKER,))),
+    SettingSpec("reprice_percent", FLOAT, 0.1,
+                "Reprice a resting maker order when the market moved away by more than (%)", GROUP_ORDERS,
+                0.01, 10.0, shown_when=("order_type", (MAKER,))),
     SettingSpec("limit_order_timeout_seconds", FLOAT, 120.0,
-                "Cancel an unfilled limit order after (seconds)", GROUP_ORDERS,
-                1.0, MAX_INTERVAL_SECONDS, shown_when=("order_type", (LIMIT,))),
+                "Cancel an unfilled resting order after (seconds)", GROUP_ORDERS,
+                1.0, MAX_INTERVAL_SECONDS, shown_when=("order_type", RESTING_ORDER_TYPES)),
     SettingSpec("max_open_orders", INT, 10, "Maximum open orders of this mode at once", GROUP_ORDERS,
-                1, 500, shown_when=("order_type", (LIMIT,))),
+                1, 500, shown_when=("order_type", RESTING_ORDER_TYPES)),
+    SettingSpec("side_policy", OPTIONS, BALANCED,
+                "Order side: balanced (keeps the inventory inside the band), random (coin flip) or "
+                "alternating", GROUP_ORDERS, options=SIDE_POLICIES),
+    SettingSpec("inventory_band_pp", FLOAT, 5.0,
+                "Inventory band (percentage points of the pair's value held in base, around the start share)",
+                GROUP_ORDERS, 0.5, 50.0, shown_when=("side_policy", (BALANCED,))),
     SettingSpec("min_buy_amount", FLOAT, 25.0, "Minimum buy order size (quote currency)", GROUP_AMOUNTS,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
     SettingSpec("max_buy_amount", FLOAT, 150.0, "Maximum buy order size (quote currency)", GROUP_AMOUNTS,
@@ -80,6 +106,11 @@ SPECS: tuple = (
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
     SettingSpec("max_sell_amount", FLOAT, 150.0, "Maximum sell order size (quote currency)", GROUP_AMOUNTS,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
+    SettingSpec("max_cost", FLOAT, 0.0,
+                "Budget: stop before fees plus trading loss versus holding exceed (quote currency; 0: no budget)",
+                GROUP_SAFETY, 0.0, MAX_QUOTE_AMOUNT),
+    SettingSpec("reserve_percent", FLOAT, 0.0,
+                "Reserve (%) of each starting balance this mode never trades", GROUP_SAFETY, 0.0, 95.0),
     SettingSpec("random_seed", INT, 0, "Random seed (0: different every run; other: reproducible runs)",
                 GROUP_SAFETY, 0, 2 ** 31 - 1),
 )
@@ -116,10 +147,19 @@ class Settings:
     min_sell_amount: decimal.Decimal
     max_sell_amount: decimal.Decimal
     random_seed: int
+    deadline_hours: float
+    daily_volume_cap: decimal.Decimal
+    maker_offset_percent: decimal.Decimal
+    reprice_percent: decimal.Decimal
+    side_policy: str
+    inventory_band_pp: decimal.Decimal
+    max_cost: decimal.Decimal
+    reserve_percent: decimal.Decimal
 
     @property
     def uses_limit_orders(self) -> bool:
-        return self.order_type == LIMIT
+        """True when orders rest on the book (limit and maker)."""
+        return self.order_type in RESTING_ORDER_TYPES
 
     @property
     def max_order_amount(self) -> decimal.Decimal:
@@ -150,7 +190,8 @@ def parse_settings(raw: dict) -> Settings:
                        f"it must be at most {upper}"
             )
     for name in ("volume_target", "price_offset_percent", "min_buy_amount", "max_buy_amount",
-                 "min_sell_amount", "max_sell_amount"):
+                 "min_sell_amount", "max_sell_amount", "daily_volume_cap", "maker_offset_percent",
+                 "reprice_percent", "inventory_band_pp", "max_cost", "reserve_percent"):
         values[name] = decimal.Decimal(str(values[name]))
     return Settings(**values)
 

@@ -9,6 +9,7 @@ Decisions live in the pure modules: settings (validation), planner (next order),
 clock (live vs. simulated time).
 """
 import asyncio
+import collections
 import decimal
 import random
 import zlib
@@ -24,6 +25,7 @@ import octobot_trading.modes as trading_modes
 import octobot_trading.personal_data as trading_personal_data
 
 from . import clock as vb_clock
+from . import exchange_rules as vb_exchange_rules
 from . import ledger as vb_ledger
 from . import planner as vb_planner
 from . import settings as vb_settings
@@ -132,6 +134,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         super().__init__(trading_mode)
         self.symbol = trading_mode.symbol
         self.logger = logging.get_logger(f"VolumeBooster[{self.symbol}]")
+        self.base, self.quote = commons_symbols.parse_symbol(self.symbol).base_and_quote()
         self.settings = None
         self.settings_error = None
         self.ledger = None
@@ -139,13 +142,17 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.clock = None
         self.finished_reason = None
         self.seed = None
+        self.started_at = None
+        # this pair's share of each balance at start (pairs sharing a currency split it)
+        self.allocation = {}
+        self.placed_volume = trading_constants.ZERO
+        self.failures = collections.Counter()
         self._loop_task = None
         self._own_order_ids = set()
         self._open_orders = {}
+        self._cancelled_by_us = set()
         self._last_scanned_trade_id = None
         self._last_skip_reason = None
-        base, quote = commons_symbols.parse_symbol(self.symbol).base_and_quote()
-        self.base, self.quote = base, quote
 
     # ----- loop life cycle -----
     async def start_loop(self) -> None:
@@ -166,15 +173,29 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         now = exchange.get_exchange_current_time
         self.clock = vb_clock.ExchangeTimeClock(now) if self.exchange_manager.is_backtesting \
             else vb_clock.LiveClock(now)
+        self.started_at = now()
+        self.allocation = self._starting_allocation()
         self.seed = self.settings.random_seed or random.SystemRandom().randrange(1, 2 ** 31)
         # one stream per pair: two pairs with the same seed still act independently
         self.planner = vb_planner.Planner(self.settings, random.Random(self.seed ^ zlib.crc32(self.symbol.encode())))
         self.logger.info(
             f"Volume Booster started on {self.symbol}: target {self.settings.volume_target} {self.quote}, "
             f"{self.settings.order_type} orders every {self.settings.min_interval_seconds:g}-"
-            f"{self.settings.max_interval_seconds:g} s (seed {self.seed})"
+            f"{self.settings.max_interval_seconds:g} s, {self.settings.side_policy} sides, allocation "
+            f"{self.allocation[self.base]} {self.base} + {self.allocation[self.quote]} {self.quote} (seed {self.seed})"
         )
         self._loop_task = asyncio.create_task(self._run())
+
+    def _starting_allocation(self) -> dict:
+        """Each currency's starting total split between the traded pairs that use it, so two pairs never
+        count on the same funds."""
+        pairs = self.exchange_manager.exchange_config.traded_symbol_pairs or [self.symbol]
+        portfolio = self.exchange_manager.exchange_personal_data.portfolio_manager.portfolio
+        allocation = {}
+        for currency in (self.base, self.quote):
+            users = sum(1 for pair in pairs if currency in commons_symbols.parse_symbol(pair).base_and_quote())
+            allocation[currency] = portfolio.get_currency_portfolio(currency).total / max(users, 1)
+        return allocation
 
     async def on_time_update(self) -> None:
         if self.clock is not None:
@@ -205,9 +226,10 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                 except asyncio.CancelledError:
                     raise
                 except Exception as err:  # the loop goes on: one failed step is logged, not fatal
+                    self.failures["step"] += 1
                     self.logger.exception(err, True, f"Volume Booster step failed: {err}")
                 now = self.clock.now()
-                due = max(due + self.planner.next_delay(), now - MAX_SCHEDULE_LAG_SECONDS)
+                due = max(due + self.planner.next_delay(self._progress(now)), now - MAX_SCHEDULE_LAG_SECONDS)
         finally:
             self.clock.release()
 
@@ -219,33 +241,85 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             await self._finish("target reached")
             return
         await self._cancel_expired_orders(self.clock.now())
+        market = await self._market_snapshot()
+        if market is None:
+            return
+        await self._reprice_moved_orders(market)
         if len(self._open_orders) >= self.settings.max_open_orders:
             self._note_skip(f"{len(self._open_orders)} open orders (max_open_orders)")
             return
-        await self._place_next_order()
+        await self._place_next_order(market)
         self.collect_fills()
         self._refresh_open_orders()
 
-    async def _place_next_order(self) -> None:
+    async def _market_snapshot(self):
         exchange_manager = self.exchange_manager
-        currency_available, market_available, _, price, symbol_market = \
-            await trading_personal_data.get_pre_order_data(exchange_manager, self.symbol, timeout=ORDER_DATA_TIMEOUT)
-        snapshot = vb_planner.MarketSnapshot(
+        _, _, _, price, symbol_market = await trading_personal_data.get_pre_order_data(
+            exchange_manager, self.symbol, timeout=ORDER_DATA_TIMEOUT
+        )
+        self._symbol_market = symbol_market
+        if not price:
+            self._note_skip("no market price yet")
+            return None
+        portfolio = exchange_manager.exchange_personal_data.portfolio_manager.portfolio
+        holdings_base = self.allocation[self.base] + self.ledger.base_delta
+        holdings_quote = self.allocation[self.quote] + self.ledger.quote_delta
+        locked_base = sum((o.origin_quantity - o.filled_quantity for o in self._open_orders.values()
+                           if o.side is trading_enums.TradeOrderSide.SELL), trading_constants.ZERO)
+        locked_quote = sum(((o.origin_quantity - o.filled_quantity) * o.origin_price
+                            for o in self._open_orders.values() if o.side is trading_enums.TradeOrderSide.BUY),
+                           trading_constants.ZERO)
+        reserve = self.settings.reserve_percent / 100
+        usable_base = min(portfolio.get_currency_portfolio(self.base).available,
+                          holdings_base - locked_base - self.allocation[self.base] * reserve)
+        usable_quote = min(portfolio.get_currency_portfolio(self.quote).available,
+                           holdings_quote - locked_quote - self.allocation[self.quote] * reserve)
+        best_bid, best_ask = self._book_top()
+        return vb_planner.MarketSnapshot(
             price=price,
-            base_available=currency_available,
-            quote_available=market_available,
+            base_available=max(usable_base, trading_constants.ZERO),
+            quote_available=max(usable_quote, trading_constants.ZERO),
             own_highest_buy=max((o.origin_price for o in self._open_orders.values()
                                  if o.side is trading_enums.TradeOrderSide.BUY), default=None),
             own_lowest_sell=min((o.origin_price for o in self._open_orders.values()
                                  if o.side is trading_enums.TradeOrderSide.SELL), default=None),
-            fee_rate=self._fee_rate(),
+            fee_rate=self._fee_rate(maker=self.settings.uses_limit_orders),
+            best_bid=best_bid,
+            best_ask=best_ask,
+            base_share=_share(holdings_base * price, holdings_quote),
+            start_base_share=_share(self.allocation[self.base] * price, self.allocation[self.quote]),
         )
-        plan = self.planner.plan(vb_planner.Progress(self.ledger.volume, self._pending_quote()), snapshot)
+
+    def _book_top(self) -> tuple:
+        try:
+            book = self.exchange_manager.exchange_symbols_data.get_exchange_symbol_data(
+                self.symbol, allow_creation=False
+            ).order_book_manager
+            if not book.order_book_initialized or not book.bids or not book.asks:
+                return None, None
+            return decimal.Decimal(str(book.get_bid()[0])), decimal.Decimal(str(book.get_ask()[0]))
+        except (KeyError, AttributeError, IndexError, TypeError):
+            return None, None
+
+    async def _place_next_order(self, market) -> None:
+        exchange_manager = self.exchange_manager
+        plan = self.planner.plan(self._progress(self.clock.now()), market)
         if isinstance(plan, vb_planner.Skip):
-            self._note_skip(plan.reason)
+            if plan.final:
+                await self._finish(plan.reason)
+            else:
+                self._note_skip(plan.reason)
             return
+        if not plan.is_limit:
+            # a market order could match this mode's own resting orders on the other side: remove them first
+            in_the_way = vb_planner.opposite_orders_in_the_way(
+                plan.side, [(o.order_id, _side(o), o.origin_price) for o in self._open_orders.values()]
+            )
+            for order_id in in_the_way:
+                await self._cancel(self._open_orders[order_id], "out of the way of a market order")
         order_type = _ORDER_TYPES[(plan.side, plan.is_limit)]
         side = trading_enums.TradeOrderSide.BUY if plan.side == vb_planner.BUY else trading_enums.TradeOrderSide.SELL
+        symbol_market = self._symbol_market
         quantity = self._at_least_exchange_minimum(plan.quantity, plan.price, symbol_market)
         if side is trading_enums.TradeOrderSide.BUY:
             quantity = trading_personal_data.decimal_adapt_order_quantity_because_fees(
@@ -259,26 +333,55 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                             f"or its precision")
             return
         order_quantity, order_price = details[0]
+        if plan.is_limit and vb_planner.crosses_own_orders(plan.side, order_price, market.own_highest_buy,
+                                                           market.own_lowest_sell):
+            self._note_skip(f"{plan.side} at {order_price} (after price precision) would match an own order")
+            return
         order = trading_personal_data.create_order_instance(
             trader=exchange_manager.trader,
             order_type=order_type,
             symbol=self.symbol,
-            current_price=price,
+            current_price=market.price,
             quantity=order_quantity,
             price=order_price,
             tag=ORDER_TAG,
         )
-        created = await self.trading_mode.create_order(order)
+        params = vb_exchange_rules.order_params(
+            exchange_manager.exchange_name, resting=self.settings.order_type == vb_settings.MAKER
+        )
+        created = await self.trading_mode.create_order(order, params=params or None)
         if created is None:
+            self.failures["create"] += 1
             self._note_skip(f"the exchange did not create the {plan.side} order")
             return
         self._last_skip_reason = None
         self.ledger.orders_created += 1
+        self.placed_volume += order_quantity * order_price
         self._own_order_ids.add(created.order_id)
         if created.is_open():
             self._open_orders[created.order_id] = created
         elif created.is_filled():
             self.ledger.orders_filled += 1
+
+    def _progress(self, now: float) -> vb_planner.Progress:
+        price = self._last_price()
+        return vb_planner.Progress(
+            volume=self.ledger.volume,
+            pending=self._pending_quote(),
+            net_cost=self.ledger.net_cost(price) if price else trading_constants.ZERO,
+            day_volume=self.ledger.day_volume(now),
+            now=now,
+            started_at=self.started_at,
+            fill_ratio=float(self.ledger.volume / self.placed_volume) if self.placed_volume else None,
+        )
+
+    def _last_price(self):
+        try:
+            return self.exchange_manager.exchange_symbols_data.get_exchange_symbol_data(
+                self.symbol, allow_creation=False
+            ).prices_manager.mark_price
+        except (KeyError, AttributeError):
+            return None
 
     def _at_least_exchange_minimum(self, quantity, price, symbol_market):
         """The last order of a run may be smaller than what the exchange accepts: raise it to the minimum
@@ -300,15 +403,22 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             if order.is_open() and now - order.creation_time >= timeout:
                 await self._cancel(order, "timeout")
 
+    async def _reprice_moved_orders(self, market) -> None:
+        for order in list(self._open_orders.values()):
+            if order.is_open() and self.planner.needs_reprice(_side(order), order.origin_price, market):
+                await self._cancel(order, "repriced: the market moved away")
+
     async def _cancel(self, order, reason: str) -> None:
         try:
             result = await self.trading_mode.cancel_order(order)
         except (trading_errors.OrderCancelError, trading_errors.UnexpectedExchangeSideOrderStateError) as err:
+            self.failures["cancel"] += 1
             self.logger.warning(f"Could not cancel order {order.order_id}: {err}")
             return
         cancelled = result[0] if isinstance(result, tuple) else result
         if cancelled:
             self.ledger.orders_cancelled += 1
+            self._cancelled_by_us.add(order.order_id)
             self._open_orders.pop(order.order_id, None)
             self.logger.debug(f"Cancelled {order.side.value} order {order.order_id} ({reason})")
         self.collect_fills()
@@ -358,13 +468,14 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         amount = trade.executed_quantity
         price = trade.executed_price
         quote_value = trade.total_cost if trade.total_cost else amount * price
-        fee_quote = trading_constants.ZERO
+        fee_quote = fee_in_base = fee_in_quote = trading_constants.ZERO
         if trade.fee:
             cost = decimal.Decimal(str(trade.fee.get(trading_enums.FeePropertyColumns.COST.value) or 0))
             currency = trade.fee.get(trading_enums.FeePropertyColumns.CURRENCY.value)
             if currency == self.quote:
-                fee_quote = cost
+                fee_quote = fee_in_quote = cost
             elif currency == self.base:
+                fee_in_base = cost
                 fee_quote = cost * price
             elif cost:
                 self.logger.warning(f"Fee of {cost} {currency} on trade {trade.trade_id} is not in {self.base} or "
@@ -379,6 +490,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             fee_quote=fee_quote,
             timestamp=trade.executed_time,
             is_maker=trade.taker_or_maker == trading_enums.ExchangeConstantsMarketPropertyColumns.MAKER.value,
+            fee_in_base=fee_in_base,
+            fee_in_quote=fee_in_quote,
         )
 
     def _refresh_open_orders(self) -> None:
@@ -388,6 +501,18 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                 del self._open_orders[order_id]
             elif order.is_closed() or order.is_cancelled():
                 del self._open_orders[order_id]
+                if order_id not in self._cancelled_by_us:
+                    self._count_exchange_expiry(order)
+
+    def _count_exchange_expiry(self, order) -> None:
+        """An order closed by the exchange without a fill and without our cancel."""
+        status = order.status.value if order.status is not None else None
+        if vb_exchange_rules.is_self_trade_expiry(status, getattr(order, "exchange_order_info", None)):
+            self.ledger.orders_expired_self_trade += 1
+            self.logger.warning(f"Order {order.order_id} was expired by the exchange to prevent a self-trade")
+        else:
+            self.ledger.orders_expired += 1
+            self.logger.warning(f"Order {order.order_id} was closed by the exchange ({status}) without a fill")
 
     def _pending_quote(self) -> decimal.Decimal:
         return sum(
@@ -396,10 +521,11 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             trading_constants.ZERO,
         )
 
-    def _fee_rate(self) -> decimal.Decimal:
+    def _fee_rate(self, maker: bool) -> decimal.Decimal:
+        key = trading_enums.ExchangeConstantsMarketPropertyColumns.MAKER.value if maker \
+            else trading_enums.ExchangeConstantsMarketPropertyColumns.TAKER.value
         try:
-            fees = self.exchange_manager.exchange.get_fees(self.symbol)
-            return decimal.Decimal(str(fees[trading_enums.ExchangeConstantsMarketPropertyColumns.TAKER.value]))
+            return decimal.Decimal(str(self.exchange_manager.exchange.get_fees(self.symbol)[key]))
         except (KeyError, NotImplementedError, TypeError):
             return trading_constants.ZERO
 
@@ -415,3 +541,12 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         state = self.finished_reason or "running"
         return (f"{state}: volume {ledger.volume:.2f}/{ledger.target} {self.quote} ({ledger.progress_percent:.1f}%), "
                 f"fees {ledger.fees:.4f} {self.quote}, {ledger.fills_count} fills")
+
+
+def _side(order) -> str:
+    return vb_planner.BUY if order.side is trading_enums.TradeOrderSide.BUY else vb_planner.SELL
+
+
+def _share(base_value, quote_value):
+    total = base_value + quote_value
+    return base_value / total if total > 0 else None

@@ -55,3 +55,17 @@ def test_round_trip_keeps_everything_and_still_refuses_duplicates():
     assert not restored.record_fill(fill("1"))
     assert restored.record_fill(fill("2"))
     assert restored.volume == D(200)
+
+
+def test_net_cost_is_fees_plus_trading_loss_versus_holding():
+    ledger = vb_ledger.Ledger(D(10 ** 6))
+    # buy 1 base at 100 paying 0.001 base fee, sell 1 base at 99 paying 0.099 quote fee
+    ledger.record_fill(vb_ledger.Fill("b", "o1", "buy", D(1), D(100), D(100), D("0.1"), 1.0,
+                                      fee_in_base=D("0.001")))
+    ledger.record_fill(vb_ledger.Fill("s", "o2", "sell", D(1), D(99), D(99), D("0.099"), 2.0,
+                                      fee_in_quote=D("0.099")))
+    assert ledger.base_delta == D("-0.001")
+    assert ledger.quote_delta == D("-1.099")
+    # at 100: paid 1 of spread + 0.099 quote fee + 0.001 base (0.1 quote)
+    assert ledger.net_cost(D(100)) == D("1.199")
+    assert ledger.net_cost(D(0)) == D("1.099")

@@ -67,7 +67,8 @@ def test_never_crosses_own_resting_orders():
     snapshot = market(own_lowest_sell=D("99.85"), own_highest_buy=D("100.15"))
     skip = planner.plan(vb_planner.Progress(D(0)), snapshot)
     assert isinstance(skip, vb_planner.Skip)
-    assert "own sell" in skip.reason and "own buy" in skip.reason
+    assert "buy at 99.9" in skip.reason and "own resting order at 99.85" in skip.reason
+    assert "sell at 100.1" in skip.reason and "own resting order at 100.15" in skip.reason
 
 
 def test_same_seed_same_plans_and_delays():
