@@ -42,9 +42,24 @@ class MarketSnapshot:
     fee_rate: decimal.Decimal = ZERO
     best_bid: typing.Optional[decimal.Decimal] = None
     best_ask: typing.Optional[decimal.Decimal] = None
-    # share (0..1) of the pair's value held in base now and with the starting holdings, at this price
-    base_share: typing.Optional[decimal.Decimal] = None
-    start_base_share: typing.Optional[decimal.Decimal] = None
+    # base held above the pair's starting holdings (negative: below), the base the mode's open orders
+    # would add once filled (buys minus sells), and the pair's value in quote
+    base_excess: typing.Optional[decimal.Decimal] = None
+    pending_base: decimal.Decimal = ZERO
+    pair_value: typing.Optional[decimal.Decimal] = None
+
+    @property
+    def projected_base_excess(self) -> typing.Optional[decimal.Decimal]:
+        return None if self.base_excess is None else self.base_excess + self.pending_base
+
+    @property
+    def inventory_drift_pp(self) -> typing.Optional[decimal.Decimal]:
+        """Inventory drift in percentage points of the pair's value, counting open orders as filled: what
+        trading moved into (+) or out of (-) the base currency, at the current price. Market moves alone do
+        not change it."""
+        if self.base_excess is None or not self.pair_value:
+            return None
+        return self.projected_base_excess * self.price / self.pair_value * HUNDRED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +149,7 @@ class Planner:
         if market.price <= ZERO:
             return Skip("no market price yet")
         reasons = []
-        for side in self._side_order(market):
+        for side in self._side_order(market, progress):
             candidate = self._plan_side(side, uncovered, market)
             if isinstance(candidate, OrderPlan):
                 self.last_side = side
@@ -142,21 +157,34 @@ class Planner:
             reasons.append(f"{side}: {candidate.reason}")
         return Skip("; ".join(reasons))
 
-    def _side_order(self, market: MarketSnapshot) -> tuple:
-        policy = self.settings.side_policy
-        if policy == settings_module.ALTERNATING:
+    def inventory_side(self, market: MarketSnapshot, progress: Progress) -> typing.Optional[str]:
+        """The side the inventory requires (None: free choice).
+
+        Outside the band, the side that brings the inventory back. In the closing phase, when the volume
+        still to trade is just enough to undo the drift, the side that undoes it, so the run ends with the
+        base holdings where they started (within one order)."""
+        if self.settings.side_policy != settings_module.BALANCED:
+            return None
+        drift_pp = market.inventory_drift_pp
+        if drift_pp is None or not drift_pp:
+            return None
+        if abs(drift_pp) > self.settings.inventory_band_pp:
+            return SELL if drift_pp > 0 else BUY
+        drift_value = abs(market.projected_base_excess) * market.price
+        remaining = self.settings.volume_target - progress.volume - progress.pending
+        if remaining <= drift_value * 2 + self.settings.max_order_amount * 2:
+            return SELL if drift_pp > 0 else BUY
+        return None
+
+    def _side_order(self, market: MarketSnapshot, progress: Progress) -> tuple:
+        forced = self.inventory_side(market, progress)
+        if forced is not None:
+            return (forced,)
+        if self.settings.side_policy == settings_module.ALTERNATING:
             first = BUY if self.last_side == SELL else SELL if self.last_side == BUY else self._coin()
         else:
             first = self._coin()
-        other = SELL if first == BUY else BUY
-        if policy == settings_module.BALANCED and market.base_share is not None \
-                and market.start_base_share is not None:
-            drift_pp = (market.base_share - market.start_base_share) * HUNDRED
-            if drift_pp > self.settings.inventory_band_pp:
-                return (SELL,)
-            if drift_pp < -self.settings.inventory_band_pp:
-                return (BUY,)
-        return first, other
+        return first, SELL if first == BUY else BUY
 
     def _coin(self) -> str:
         return BUY if self.rng.random() < 0.5 else SELL

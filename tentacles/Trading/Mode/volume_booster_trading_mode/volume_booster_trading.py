@@ -286,8 +286,11 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             fee_rate=self._fee_rate(maker=self.settings.uses_limit_orders),
             best_bid=best_bid,
             best_ask=best_ask,
-            base_share=_share(holdings_base * price, holdings_quote),
-            start_base_share=_share(self.allocation[self.base] * price, self.allocation[self.quote]),
+            base_excess=self.ledger.base_delta,
+            pending_base=sum(((o.origin_quantity - o.filled_quantity)
+                              * (1 if o.side is trading_enums.TradeOrderSide.BUY else -1)
+                              for o in self._open_orders.values()), trading_constants.ZERO),
+            pair_value=holdings_base * price + holdings_quote,
         )
 
     def _book_top(self) -> tuple:
@@ -303,7 +306,19 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
 
     async def _place_next_order(self, market) -> None:
         exchange_manager = self.exchange_manager
-        plan = self.planner.plan(self._progress(self.clock.now()), market)
+        progress = self._progress(self.clock.now())
+        forced_side = self.planner.inventory_side(market, progress)
+        if forced_side is not None:
+            # resting orders on the other side would push the inventory further away: withdraw them
+            for order in list(self._open_orders.values()):
+                if _side(order) != forced_side:
+                    await self._cancel(order, f"inventory rebalancing towards {forced_side}s")
+            if any(_side(order) != forced_side for order in self._open_orders.values()):
+                return
+            market = await self._market_snapshot()
+            if market is None:
+                return
+        plan = self.planner.plan(progress, market)
         if isinstance(plan, vb_planner.Skip):
             if plan.final:
                 await self._finish(plan.reason)
@@ -545,8 +560,3 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
 
 def _side(order) -> str:
     return vb_planner.BUY if order.side is trading_enums.TradeOrderSide.BUY else vb_planner.SELL
-
-
-def _share(base_value, quote_value):
-    total = base_value + quote_value
-    return base_value / total if total > 0 else None
