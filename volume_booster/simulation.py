@@ -94,6 +94,15 @@ class SimulationResult:
     seed: typing.Optional[int]
     stopped_reason: typing.Optional[str]
     settings_error: typing.Optional[str]
+    # value of the starting portfolio at the final price minus the final portfolio's value at that price
+    net_cost: float
+    net_cost_bps: float
+    # (final base - starting base) at the final price, in percentage points of the final portfolio value
+    inventory_drift_pp: float
+    fill_ratio: float
+    maker_share: float
+    # one entry per traded pair (several pairs share the engine): symbol, volume, target, fees, ...
+    pairs: list
 
     def to_json_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -224,6 +233,7 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
     ledger = booster.ledger
     symbol = mode.symbol
     own_ids = booster._own_order_ids
+    pairs = [_pair_summary(trading_mode, exchange_manager) for trading_mode in exchange_manager.trading_modes]
     own_trades = [
         trade for trade in exchange_manager.exchange_personal_data.trades_manager.trades.values()
         if trade.symbol == symbol and trade.origin_order_id in own_ids and trade.executed_quantity > 0
@@ -241,6 +251,16 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
     open_orders = [o for o in exchange_manager.exchange_personal_data.orders_manager.get_open_orders(symbol=symbol)
                    if o.order_id in own_ids]
     target = ledger.target if ledger else decimal.Decimal(str(mode_settings.get("volume_target", 0)))
+    start_portfolio = _as_floats(trading_api.get_origin_portfolio(exchange_manager, as_decimal=False))
+    end_portfolio = _as_floats(trading_api.get_portfolio(exchange_manager, as_decimal=False))
+    last_price = float(closes[-1]) if len(closes) else 0.0
+    prices = _final_prices(exchange_manager, start_portfolio, end_portfolio)
+    start_value = sum(amount * prices.get(currency, 0.0) for currency, amount in start_portfolio.items())
+    end_value = sum(amount * prices.get(currency, 0.0) for currency, amount in end_portfolio.items())
+    net_cost = start_value - end_value
+    volume = float(ledger.volume) if ledger else 0.0
+    base = symbol.split("/")[0]
+    drift = (end_portfolio.get(base, 0.0) - start_portfolio.get(base, 0.0)) * last_price
     return SimulationResult(
         symbol=symbol,
         data=str(data_file),
@@ -262,14 +282,78 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
         time_to_target_seconds=(ledger.target_reached_time - start_time)
         if ledger and ledger.target_reached_time is not None and start_time else None,
         open_orders_left=len(open_orders),
-        start_portfolio=_as_floats(trading_api.get_origin_portfolio(exchange_manager, as_decimal=False)),
-        end_portfolio=_as_floats(trading_api.get_portfolio(exchange_manager, as_decimal=False)),
+        start_portfolio=start_portfolio,
+        end_portfolio=end_portfolio,
         first_price=float(closes[0]) if len(closes) else 0.0,
-        last_price=float(closes[-1]) if len(closes) else 0.0,
+        last_price=last_price,
         seed=booster.seed,
         stopped_reason=booster.finished_reason,
         settings_error=booster.settings_error,
+        net_cost=net_cost,
+        net_cost_bps=net_cost / volume * 10000 if volume else 0.0,
+        inventory_drift_pp=drift / end_value * 100 if end_value else 0.0,
+        fill_ratio=ledger.orders_filled / ledger.orders_created if ledger and ledger.orders_created else 0.0,
+        maker_share=float(ledger.maker_volume / ledger.volume) if ledger and ledger.volume else 0.0,
+        pairs=pairs,
     )
+
+
+def _final_prices(exchange_manager, *portfolios) -> dict:
+    """Each held currency's final price in the reference market (quote of the traded pairs)."""
+    import octobot_trading.api as trading_api
+    reference = trading_api.get_reference_market(exchange_manager.config)
+    prices = {reference: 1.0}
+    for trading_mode in exchange_manager.trading_modes:
+        base, quote = trading_mode.symbol.split("/")
+        closes = trading_api.get_symbol_close_candles(
+            trading_api.get_symbol_data(exchange_manager, trading_mode.symbol), _min_time_frame(exchange_manager)
+        )
+        if len(closes):
+            if quote == reference:
+                prices[base] = float(closes[-1])
+            elif base == reference:
+                prices[quote] = 1 / float(closes[-1])
+    for portfolio in portfolios:
+        for currency in portfolio:
+            if currency not in prices:
+                # a single pair quoted in a currency that is not the reference: value in its quote
+                for trading_mode in exchange_manager.trading_modes:
+                    base, quote = trading_mode.symbol.split("/")
+                    if currency == quote:
+                        prices[currency] = 1.0
+                        prices.setdefault(base, prices[currency] * _last_close(exchange_manager, trading_mode.symbol))
+    return prices
+
+
+def _last_close(exchange_manager, symbol) -> float:
+    import octobot_trading.api as trading_api
+    closes = trading_api.get_symbol_close_candles(trading_api.get_symbol_data(exchange_manager, symbol),
+                                                  _min_time_frame(exchange_manager))
+    return float(closes[-1]) if len(closes) else 0.0
+
+
+def _pair_summary(trading_mode, exchange_manager) -> dict:
+    booster = trading_mode.get_booster()
+    ledger = booster.ledger
+    if ledger is None:
+        return {"symbol": trading_mode.symbol, "volume": 0.0, "target_reached": False,
+                "settings_error": booster.settings_error}
+    booster.collect_fills()
+    price = decimal.Decimal(str(_last_close(exchange_manager, trading_mode.symbol)))
+    return {
+        "symbol": trading_mode.symbol,
+        "volume": float(ledger.volume),
+        "target": float(ledger.target),
+        "target_reached": ledger.target_reached,
+        "fees": float(ledger.fees),
+        "net_cost": float(ledger.net_cost(price)),
+        "fills": ledger.fills_count,
+        "orders_created": ledger.orders_created,
+        "base_delta": float(ledger.base_delta),
+        "quote_delta": float(ledger.quote_delta),
+        "allocation": {currency: float(amount) for currency, amount in booster.allocation.items()},
+        "stopped_reason": booster.finished_reason,
+    }
 
 
 def _min_time_frame(exchange_manager):

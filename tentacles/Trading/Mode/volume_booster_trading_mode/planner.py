@@ -42,6 +42,8 @@ class MarketSnapshot:
     fee_rate: decimal.Decimal = ZERO
     best_bid: typing.Optional[decimal.Decimal] = None
     best_ask: typing.Optional[decimal.Decimal] = None
+    # the exchange's price step: a resting order stays at least one step away from the price
+    price_tick: decimal.Decimal = ZERO
     # base held above the pair's starting holdings (negative: below), the base the mode's open orders
     # would add once filled (buys minus sells), and the pair's value in quote
     base_excess: typing.Optional[decimal.Decimal] = None
@@ -219,7 +221,10 @@ class Planner:
             offset = settings.maker_offset_percent / HUNDRED
         else:
             offset = settings.price_offset_percent / HUNDRED
-        return reference * (ONE - offset) if side == BUY else reference * (ONE + offset)
+        # an offset smaller than the price step would round onto the price and take liquidity
+        if side == BUY:
+            return min(reference * (ONE - offset), reference - market.price_tick)
+        return max(reference * (ONE + offset), reference + market.price_tick)
 
     def needs_reprice(self, side: str, order_price: decimal.Decimal, market: MarketSnapshot) -> bool:
         """A resting maker order the market moved away from by more than `reprice_percent`."""

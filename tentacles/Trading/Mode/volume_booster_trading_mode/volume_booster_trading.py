@@ -286,6 +286,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             fee_rate=self._fee_rate(maker=self.settings.uses_limit_orders),
             best_bid=best_bid,
             best_ask=best_ask,
+            price_tick=_price_tick(symbol_market),
             base_excess=self.ledger.base_delta,
             pending_base=sum(((o.origin_quantity - o.filled_quantity)
                               * (1 if o.side is trading_enums.TradeOrderSide.BUY else -1)
@@ -348,6 +349,9 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                             f"or its precision")
             return
         order_quantity, order_price = details[0]
+        if plan.is_limit and plan.side == vb_planner.SELL and order_price <= market.price:
+            # truncation to the price precision must not bring a resting sell onto the price
+            order_price += _price_tick(symbol_market)
         if plan.is_limit and vb_planner.crosses_own_orders(plan.side, order_price, market.own_highest_buy,
                                                            market.own_lowest_sell):
             self._note_skip(f"{plan.side} at {order_price} (after price precision) would match an own order")
@@ -556,6 +560,16 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         state = self.finished_reason or "running"
         return (f"{state}: volume {ledger.volume:.2f}/{ledger.target} {self.quote} ({ledger.progress_percent:.1f}%), "
                 f"fees {ledger.fees:.4f} {self.quote}, {ledger.fills_count} fills")
+
+
+def _price_tick(symbol_market) -> decimal.Decimal:
+    """Smallest price step: OctoBot reads the market's price precision as a number of decimals."""
+    try:
+        digits = symbol_market[trading_enums.ExchangeConstantsMarketStatusColumns.PRECISION.value][
+            trading_enums.ExchangeConstantsMarketStatusColumns.PRECISION_PRICE.value]
+        return decimal.Decimal(1).scaleb(-int(digits)) if digits is not None else trading_constants.ZERO
+    except (KeyError, TypeError, ValueError):
+        return trading_constants.ZERO
 
 
 def _side(order) -> str:

@@ -85,3 +85,13 @@ def test_delays_stay_within_interval():
     delays = [planner.next_delay() for _ in range(1000)]
     assert 2 <= min(delays) and max(delays) <= 8
     assert max(delays) - min(delays) > 5
+
+
+def test_resting_prices_stay_one_tick_away_when_the_offset_is_smaller_than_a_tick():
+    planner = make(order_type="maker", maker_offset_percent=0.02)
+    snapshot = vb_planner.MarketSnapshot(D("0.00002344"), D(10 ** 9), D(10 ** 6), price_tick=D("0.00000001"))
+    prices = {}
+    for _ in range(40):
+        plan = planner.plan(vb_planner.Progress(D(0)), snapshot)
+        prices[plan.side] = plan.price
+    assert prices["buy"] <= D("0.00002343") and prices["sell"] >= D("0.00002345")
