@@ -31,6 +31,13 @@ GROUP_ORDERS = "Orders"
 GROUP_AMOUNTS = "Amounts"
 GROUP_SAFETY = "Safety"
 GROUPS = (GROUP_TARGET, GROUP_ORDERS, GROUP_AMOUNTS, GROUP_SAFETY)
+# config key of each group: the settings page stores a group's settings in a nested object
+GROUP_KEYS = {
+    GROUP_TARGET: "target_and_pacing",
+    GROUP_ORDERS: "orders",
+    GROUP_AMOUNTS: "amounts",
+    GROUP_SAFETY: "safety",
+}
 
 # smallest positive amount of any quote currency that we accept (1 satoshi)
 MIN_QUOTE_AMOUNT = 1e-8
@@ -175,11 +182,34 @@ def default_values() -> dict:
     return {spec.name: spec.default for spec in SPECS}
 
 
+def flatten(raw: dict) -> dict:
+    """Settings from a config that holds them grouped (as the settings page saves them) and/or flat (as a
+    profile or a command-line override may write them); a flat value wins over a grouped one."""
+    flat = {}
+    for spec in SPECS:
+        group = raw.get(GROUP_KEYS[spec.group])
+        if isinstance(group, dict) and spec.name in group:
+            flat[spec.name] = group[spec.name]
+        if spec.name in raw:
+            flat[spec.name] = raw[spec.name]
+    return flat
+
+
+def nest(flat: dict) -> dict:
+    """The grouped layout of flat settings."""
+    grouped = {key: {} for key in GROUP_KEYS.values()}
+    for spec in SPECS:
+        if spec.name in flat:
+            grouped[GROUP_KEYS[spec.group]][spec.name] = flat[spec.name]
+    return grouped
+
+
 def parse_settings(raw: dict) -> Settings:
-    """Validate raw values (missing ones take their default) and return typed settings.
+    """Validate raw values, grouped or flat (missing ones take their default), and return typed settings.
 
     Raises SettingsError naming the first invalid setting and its allowed range.
     """
+    raw = flatten(raw)
     values = {}
     for spec in SPECS:
         values[spec.name] = _parse_value(spec, raw.get(spec.name, spec.default))

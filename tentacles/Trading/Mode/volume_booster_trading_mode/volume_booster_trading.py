@@ -11,10 +11,12 @@ clock (live vs. simulated time).
 import asyncio
 import collections
 import decimal
+import inspect
 import random
 import zlib
 
 import octobot_commons.channels_name as channels_name
+import octobot_commons.configuration as commons_configuration
 import octobot_commons.enums as commons_enums
 import octobot_commons.logging as logging
 import octobot_commons.symbols as commons_symbols
@@ -55,8 +57,20 @@ class VolumeBoosterTradingMode(trading_modes.AbstractTradingMode):
         self.raw_settings = vb_settings.default_values()
 
     def init_user_inputs(self, inputs: dict) -> None:
-        values = {}
+        """Declare every setting, grouped and ordered as settings.SPECS lists them. A config written flat
+        (profile files, command-line overrides) is regrouped first, so both layouts work."""
+        config = self.trading_config if self.trading_config is not None else {}
+        flat = vb_settings.flatten(config)
         for spec in vb_settings.SPECS:
+            config.pop(spec.name, None)
+        for position, group in enumerate(vb_settings.GROUPS):
+            key = vb_settings.GROUP_KEYS[group]
+            if not isinstance(config.get(key), dict):
+                config[key] = {}
+            self.UI.user_input(key, commons_enums.UserInputTypes.OBJECT, config[key], inputs, title=group,
+                               **_order_kwarg(position * 100))
+        values = {}
+        for position, spec in enumerate(vb_settings.SPECS):
             editor_options = None
             if spec.shown_when is not None:
                 other, shown_values = spec.shown_when
@@ -65,10 +79,13 @@ class VolumeBoosterTradingMode(trading_modes.AbstractTradingMode):
                 }
             values[spec.name] = self.UI.user_input(
                 spec.name, _UI_TYPES[spec.kind], spec.default, inputs,
+                value=flat.get(spec.name),
                 min_val=spec.min_val, max_val=spec.max_val,
                 options=list(spec.options) or None,
                 title=spec.title,
                 editor_options=editor_options,
+                parent_input_name=vb_settings.GROUP_KEYS[spec.group],
+                **_order_kwarg(vb_settings.GROUPS.index(spec.group) * 100 + position + 1),
             )
         self.raw_settings = values
 
@@ -100,6 +117,13 @@ class VolumeBoosterTradingMode(trading_modes.AbstractTradingMode):
         """This pair's consumer (the loop), or None before creation."""
         consumers = self.get_trading_mode_consumers()
         return consumers[0] if consumers else None
+
+
+def _order_kwarg(position: int) -> dict:
+    """`order` places inputs on the settings page (OctoBot versions without it keep declaration order)."""
+    if "order" in inspect.signature(commons_configuration.UserInputFactory.user_input).parameters:
+        return {"order": position}
+    return {}
 
 
 class VolumeBoosterProducer(trading_modes.AbstractTradingModeProducer):

@@ -96,7 +96,9 @@ def test_shipped_default_config_matches_the_settings_table():
     folder = pathlib.Path(vb_settings.__file__).parent
     shipped = json.loads((folder / "config" / "VolumeBoosterTradingMode.json").read_text())
     assert shipped.pop("required_strategies") == []
-    assert shipped == vb_settings.default_values()
+    # stored grouped, as the settings page saves it
+    assert shipped == vb_settings.nest(vb_settings.default_values())
+    assert vb_settings.flatten(shipped) == vb_settings.default_values()
 
 
 def test_profile_config_is_valid():
@@ -105,9 +107,17 @@ def test_profile_config_is_valid():
     profile = pathlib.Path(vb_settings.__file__).parents[4] / "profiles" / "volume_booster"
     raw = json.loads((profile / "specific_config" / "VolumeBoosterTradingMode.json").read_text())
     assert raw.pop("required_strategies") == []
-    assert set(raw) <= set(vb_settings.SPEC_BY_NAME)
+    assert set(raw) <= set(vb_settings.GROUP_KEYS.values())
     parsed = vb_settings.parse_settings(raw)
     assert parsed.volume_target == 50000 and parsed.order_type == "limit"
     assert (parsed.min_interval_seconds, parsed.max_interval_seconds) == (2, 8)
     assert parsed.amount_range("buy") == parsed.amount_range("sell") == (25, 150)
     assert parsed.price_offset_percent == decimal.Decimal("0.2")
+
+
+def test_flat_values_win_over_grouped_ones_and_unknown_keys_are_ignored():
+    raw = {"orders": {"order_type": "maker", "max_open_orders": 7}, "order_type": "market", "other": 1}
+    flat = vb_settings.flatten(raw)
+    assert flat == {"order_type": "market", "max_open_orders": 7}
+    assert vb_settings.parse_settings(raw).order_type == "market"
+    assert vb_settings.flatten(vb_settings.nest(vb_settings.default_values())) == vb_settings.default_values()
