@@ -224,6 +224,7 @@ def test_stored_run_data_matches_the_mode_volume(backtest):
 
 
 def settings_max_order() -> float:
-    source = json.loads((REPO_ROOT / "profiles" / "volume_booster" / "specific_config" /
-                         "VolumeBoosterTradingMode.json").read_text())
+    from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+    source = vb_settings.flatten(json.loads((REPO_ROOT / "profiles" / "volume_booster" / "specific_config" /
+                                             "VolumeBoosterTradingMode.json").read_text()))
     return max(float(source["max_buy_amount"]), float(source["max_sell_amount"]))
