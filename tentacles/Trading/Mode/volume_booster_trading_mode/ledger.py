@@ -26,6 +26,19 @@ class Fill:
     fee_in_base: decimal.Decimal = ZERO
     fee_in_quote: decimal.Decimal = ZERO
 
+    def to_dict(self) -> dict:
+        return {field.name: str(value) if isinstance(value, decimal.Decimal) else value
+                for field, value in ((f, getattr(self, f.name)) for f in dataclasses.fields(self))}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Fill":
+        values = {}
+        for field in dataclasses.fields(cls):
+            value = data[field.name]
+            values[field.name] = decimal.Decimal(value) if field.type in (decimal.Decimal, "decimal.Decimal") \
+                else value
+        return cls(**values)
+
 
 class Ledger:
     def __init__(self, target: decimal.Decimal):

@@ -12,11 +12,14 @@ import asyncio
 import collections
 import decimal
 import inspect
+import os
+import typing
 import random
 import zlib
 
 import octobot_commons.channels_name as channels_name
 import octobot_commons.configuration as commons_configuration
+import octobot_commons.constants as commons_constants
 import octobot_commons.enums as commons_enums
 import octobot_commons.logging as logging
 import octobot_commons.symbols as commons_symbols
@@ -28,11 +31,20 @@ import octobot_trading.personal_data as trading_personal_data
 
 from . import clock as vb_clock
 from . import exchange_rules as vb_exchange_rules
+from . import faults as vb_faults
+from . import journal as vb_journal
 from . import ledger as vb_ledger
 from . import planner as vb_planner
 from . import settings as vb_settings
 
 ORDER_TAG = "volume_booster"
+# how long a stop waits for the step in progress (an order being created) before cancelling it
+STOP_STEP_TIMEOUT = 30
+# after an order request failed in a way the exchange may still have executed it, how long the mode
+# looks for that order before placing another one
+AMBIGUOUS_CREATE_WAIT_SECONDS = 60
+# own order ids kept in the state file beyond the open ones
+OWN_IDS_KEPT = 20000
 ORDER_DATA_TIMEOUT = 30
 # a stalled loop (e.g. a suspended host) does not try to catch up more than this much schedule
 MAX_SCHEDULE_LAG_SECONDS = 3600
@@ -52,6 +64,9 @@ _ORDER_TYPES = {
 
 
 class VolumeBoosterTradingMode(trading_modes.AbstractTradingMode):
+    # folder of the state files that let the mode resume after a restart; None: OctoBot's user folder when
+    # trading live, no state file in backtests
+    STATE_FOLDER = None
     def __init__(self, config, exchange_manager):
         super().__init__(config, exchange_manager)
         self.raw_settings = vb_settings.default_values()
@@ -164,51 +179,87 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.ledger = None
         self.planner = None
         self.clock = None
+        # why the mode does not trade now ("disabled", "target reached", "budget reached: ..."), None while it does
         self.finished_reason = None
         self.seed = None
         self.started_at = None
         # this pair's share of each balance at start (pairs sharing a currency split it)
         self.allocation = {}
         self.placed_volume = trading_constants.ZERO
+        # failures by "call:kind", e.g. "create:network"
         self.failures = collections.Counter()
+        self.journal = None
+        self.restored = False
+        self._done = False
         self._loop_task = None
+        self._step_lock = asyncio.Lock()
+        self._backoff = vb_faults.Backoff()
+        self._ambiguous_attempt = None
+        self._raw_settings_seen = None
         self._own_order_ids = set()
         self._open_orders = {}
         self._cancelled_by_us = set()
         self._last_scanned_trade_id = None
         self._last_skip_reason = None
+        self._symbol_market = None
+        self._minimums_checked = False
 
     # ----- loop life cycle -----
     async def start_loop(self) -> None:
         if self._loop_task is not None:
             return
-        try:
-            self.settings = vb_settings.parse_settings(self.trading_mode.raw_settings)
-        except vb_settings.SettingsError as err:
-            self.settings_error = str(err)
-            self.logger.error(f"{err}. No order is placed until it is fixed.")
-            return
-        self.ledger = vb_ledger.Ledger(self.settings.volume_target)
-        if not self.settings.enabled:
-            self.finished_reason = "disabled"
-            self.logger.info("Volume Booster is disabled (enabled: false): no order is placed.")
-            return
+        if not self._apply_settings(self.trading_mode.raw_settings):
+            # the loop still runs (placing nothing) so that fixed settings take effect without a restart;
+            # the defaults only pace it meanwhile
+            self.settings = vb_settings.parse_settings({})
         exchange = self.exchange_manager.exchange
         now = exchange.get_exchange_current_time
         self.clock = vb_clock.ExchangeTimeClock(now) if self.exchange_manager.is_backtesting \
             else vb_clock.LiveClock(now)
+        self.ledger = vb_ledger.Ledger(self.settings.volume_target)
         self.started_at = now()
         self.allocation = self._starting_allocation()
+        self._open_journal()
         self.seed = self.settings.random_seed or random.SystemRandom().randrange(1, 2 ** 31)
         # one stream per pair: two pairs with the same seed still act independently
         self.planner = vb_planner.Planner(self.settings, random.Random(self.seed ^ zlib.crc32(self.symbol.encode())))
+        self.collect_fills()
+        await self._adopt_previous_orders()
         self.logger.info(
-            f"Volume Booster started on {self.symbol}: target {self.settings.volume_target} {self.quote}, "
+            f"Volume Booster {'resumed' if self.restored else 'started'} on {self.symbol}: target "
+            f"{self.settings.volume_target} {self.quote} (done {self.ledger.volume:.2f}), "
             f"{self.settings.order_type} orders every {self.settings.min_interval_seconds:g}-"
             f"{self.settings.max_interval_seconds:g} s, {self.settings.side_policy} sides, allocation "
             f"{self.allocation[self.base]} {self.base} + {self.allocation[self.quote]} {self.quote} (seed {self.seed})"
         )
+        if self.settings_error:
+            self.finished_reason = "invalid settings"
+        elif not self.settings.enabled:
+            self.finished_reason = "disabled"
+            self.logger.info("Volume Booster is disabled (enabled: false): no order is placed.")
         self._loop_task = asyncio.create_task(self._run())
+
+    def _apply_settings(self, raw: dict) -> bool:
+        """Validate (new) settings; on error, keep trading nothing and say why."""
+        self._raw_settings_seen = dict(raw)
+        try:
+            settings = vb_settings.parse_settings(raw)
+        except vb_settings.SettingsError as err:
+            self.settings_error = str(err)
+            self.logger.error(f"{err}. No order is placed until it is fixed.")
+            if self.ledger is None:
+                self.ledger = vb_ledger.Ledger(decimal.Decimal(0))
+            return False
+        if self.settings_error:
+            self.logger.info("Volume Booster settings are valid again.")
+        self.settings_error = None
+        self._minimums_checked = False
+        self.settings = settings
+        if self.ledger is not None:
+            self.ledger.target = settings.volume_target
+        if self.planner is not None:
+            self.planner.settings = settings
+        return True
 
     def _starting_allocation(self) -> dict:
         """Each currency's starting total split between the traded pairs that use it, so two pairs never
@@ -225,16 +276,36 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if self.clock is not None:
             await self.clock.on_time_update()
 
-    async def stop_loop(self) -> None:
+    async def stop_loop(self, cancel_open_orders: typing.Optional[bool] = None) -> None:
+        """Stop the loop after the step in progress (an order being created is never left behind), then
+        cancel this mode's own open orders (by default when trading live)."""
+        if cancel_open_orders is None:
+            cancel_open_orders = self.exchange_manager is not None and not self.exchange_manager.is_backtesting
         task, self._loop_task = self._loop_task, None
+        self._done = True
         if task is not None and not task.done():
-            task.cancel()
+            if self.clock is not None and not self._step_lock.locked():
+                task.cancel()
+            else:
+                try:
+                    async with asyncio.timeout(STOP_STEP_TIMEOUT):
+                        async with self._step_lock:
+                            task.cancel()
+                except TimeoutError:
+                    task.cancel()
             try:
                 await task
             except asyncio.CancelledError:
                 pass
         if self.clock is not None:
             self.clock.release()
+        if cancel_open_orders and self.ledger is not None:
+            self._refresh_open_orders()
+            for order in self._own_open_orders_on_exchange():
+                await self._cancel(order, "stopping")
+        if self.journal is not None:
+            self._compact_journal()
+            self.journal.close()
 
     async def stop(self) -> None:
         await self.stop_loop()
@@ -243,15 +314,18 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
     async def _run(self) -> None:
         try:
             due = self.clock.now()
-            while self.finished_reason is None:
+            while not self._done:
                 await self.clock.sleep_until(due)
-                try:
-                    await self._step()
-                except asyncio.CancelledError:
-                    raise
-                except Exception as err:  # the loop goes on: one failed step is logged, not fatal
-                    self.failures["step"] += 1
-                    self.logger.exception(err, True, f"Volume Booster step failed: {err}")
+                async with self._step_lock:
+                    if self._done:
+                        break
+                    try:
+                        await self._step()
+                    except asyncio.CancelledError:
+                        raise
+                    except Exception as err:  # the loop goes on: one failed step is logged, not fatal
+                        self.failures["step:" + vb_faults.classify(err)] += 1
+                        self.logger.exception(err, True, f"Volume Booster step failed: {err}")
                 now = self.clock.now()
                 due = max(due + self.planner.next_delay(self._progress(now)), now - MAX_SCHEDULE_LAG_SECONDS)
         finally:
@@ -259,22 +333,58 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
 
     # ----- one step of the loop -----
     async def _step(self) -> None:
+        if self.trading_mode.raw_settings != self._raw_settings_seen:
+            self._apply_settings(self.trading_mode.raw_settings)
         self.collect_fills()
         self._refresh_open_orders()
+        if self.settings_error or not self.settings.enabled:
+            await self._withdraw_all("disabled" if not self.settings_error else "invalid settings")
+            return
+        if self.finished_reason in ("disabled", "invalid settings"):
+            self.finished_reason = None
+            self.logger.info("Volume Booster enabled again: trading resumes.")
         if self.ledger.target_reached:
             await self._finish("target reached")
             return
-        await self._cancel_expired_orders(self.clock.now())
-        market = await self._market_snapshot()
+        now = self.clock.now()
+        if self._backoff.waiting(now):
+            self._note_skip(f"backing off after {self._backoff.failures} failure(s)")
+            return
+        await self._cancel_expired_orders(now)
+        market = await self._guarded("fetch", self._market_snapshot())
         if market is None:
             return
+        if not self._check_exchange_minimums(market):
+            return
         await self._reprice_moved_orders(market)
+        if self._ambiguous_attempt is not None and not self._reconcile_ambiguous_attempt(now):
+            return
         if len(self._open_orders) >= self.settings.max_open_orders:
             self._note_skip(f"{len(self._open_orders)} open orders (max_open_orders)")
             return
         await self._place_next_order(market)
         self.collect_fills()
         self._refresh_open_orders()
+        if self.journal is not None and self.journal.needs_compaction:
+            self._compact_journal()
+
+    async def _guarded(self, call: str, coroutine):
+        """Run one exchange call: a failure is classified, counted, logged once and backed off; None then."""
+        try:
+            result = await coroutine
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            kind = vb_faults.classify(err)
+            self.failures[f"{call}:{kind}"] += 1
+            delay = self._backoff.failed(self.clock.now(), kind)
+            self.logger.warning(f"{call} failed ({kind}: {err.__class__.__name__}: {err}); "
+                                f"next attempt in {delay:.0f} s")
+            if call == "create" and kind in vb_faults.AMBIGUOUS:
+                raise _AmbiguousCreate() from err
+            return None
+        self._backoff.succeeded()
+        return result
 
     async def _market_snapshot(self):
         exchange_manager = self.exchange_manager
@@ -318,6 +428,29 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             pair_value=holdings_base * price + holdings_quote,
         )
 
+    def _check_exchange_minimums(self, market) -> bool:
+        """The configured minimum amounts must be orders the exchange accepts: checked once the market's
+        limits and price are known; an error names the setting and the allowed range."""
+        if self._minimums_checked:
+            return True
+        minimal_cost = decimal.Decimal(str(
+            trading_personal_data.get_minimal_order_cost(self._symbol_market, market.price) or 0
+        ))
+        minimal_cost = max(minimal_cost, trading_personal_data.get_minimal_order_amount(self._symbol_market)
+                           * market.price)
+        for name in ("min_buy_amount", "min_sell_amount"):
+            value = getattr(self.settings, name)
+            if value < minimal_cost:
+                self.settings_error = str(vb_settings.SettingsError(
+                    name, f"{value} {self.quote} is below the exchange's minimum order of {minimal_cost:.8g} "
+                          f"{self.quote} on {self.symbol}: must be from {minimal_cost:.8g} to "
+                          f"{vb_settings.MAX_QUOTE_AMOUNT:g}"
+                ))
+                self.logger.error(f"{self.settings_error}. No order is placed until it is fixed.")
+                return False
+        self._minimums_checked = True
+        return True
+
     def _book_top(self) -> tuple:
         try:
             book = self.exchange_manager.exchange_symbols_data.get_exchange_symbol_data(
@@ -340,7 +473,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                     await self._cancel(order, f"inventory rebalancing towards {forced_side}s")
             if any(_side(order) != forced_side for order in self._open_orders.values()):
                 return
-            market = await self._market_snapshot()
+            market = await self._guarded("fetch", self._market_snapshot())
             if market is None:
                 return
         plan = self.planner.plan(progress, market)
@@ -357,6 +490,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             )
             for order_id in in_the_way:
                 await self._cancel(self._open_orders[order_id], "out of the way of a market order")
+            if any(order_id in self._open_orders for order_id in in_the_way):
+                return
         order_type = _ORDER_TYPES[(plan.side, plan.is_limit)]
         side = trading_enums.TradeOrderSide.BUY if plan.side == vb_planner.BUY else trading_enums.TradeOrderSide.SELL
         symbol_market = self._symbol_market
@@ -392,19 +527,55 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         params = vb_exchange_rules.order_params(
             exchange_manager.exchange_name, resting=self.settings.order_type == vb_settings.MAKER
         )
-        created = await self.trading_mode.create_order(order, params=params or None)
+        attempt_time = self.clock.now()
+        try:
+            created = await self._guarded("create", self.trading_mode.create_order(order, params=params or None))
+        except _AmbiguousCreate:
+            # the exchange may have created it: look for it before placing anything else
+            self._ambiguous_attempt = {"side": side.value, "quantity": order_quantity, "price": order_price,
+                                       "time": attempt_time}
+            return
         if created is None:
-            self.failures["create"] += 1
             self._note_skip(f"the exchange did not create the {plan.side} order")
             return
         self._last_skip_reason = None
+        self._register_order(created)
+
+    def _register_order(self, order) -> None:
         self.ledger.orders_created += 1
-        self.placed_volume += order_quantity * order_price
-        self._own_order_ids.add(created.order_id)
-        if created.is_open():
-            self._open_orders[created.order_id] = created
-        elif created.is_filled():
+        self.placed_volume += order.origin_quantity * order.origin_price
+        self._own_order_ids.add(order.order_id)
+        self._journal("order", id=order.order_id, side=order.side.value, quantity=str(order.origin_quantity),
+                      price=str(order.origin_price), time=order.creation_time)
+        if order.is_open():
+            self._open_orders[order.order_id] = order
+        elif order.is_filled():
             self.ledger.orders_filled += 1
+            self._journal("order_closed", id=order.order_id, how="filled")
+
+    def _reconcile_ambiguous_attempt(self, now: float) -> bool:
+        """True when trading may go on: the order of a failed-but-maybe-done create was found and adopted, or
+        enough time passed to be sure it does not exist."""
+        attempt = self._ambiguous_attempt
+        unknown = [
+            {"id": order.order_id, "side": order.side.value, "quantity": order.origin_quantity,
+             "price": order.origin_price, "time": order.creation_time, "order": order}
+            for order in self.exchange_manager.exchange_personal_data.orders_manager.get_open_orders(
+                symbol=self.symbol)
+            if order.order_id not in self._own_order_ids
+        ]
+        adopted = vb_faults.find_adoptable(attempt, unknown)
+        if adopted is not None:
+            order = next(candidate["order"] for candidate in unknown if candidate["id"] == adopted)
+            self.logger.warning(f"Adopted order {adopted}: created by the exchange although the request failed")
+            self._register_order(order)
+            self._ambiguous_attempt = None
+            return True
+        if now - attempt["time"] >= AMBIGUOUS_CREATE_WAIT_SECONDS:
+            self._ambiguous_attempt = None
+            return True
+        self._note_skip("waiting to learn whether a failed order request was executed")
+        return False
 
     def _progress(self, now: float) -> vb_planner.Progress:
         price = self._last_price()
@@ -452,22 +623,29 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                 await self._cancel(order, "repriced: the market moved away")
 
     async def _cancel(self, order, reason: str) -> None:
-        try:
-            result = await self.trading_mode.cancel_order(order)
-        except (trading_errors.OrderCancelError, trading_errors.UnexpectedExchangeSideOrderStateError) as err:
-            self.failures["cancel"] += 1
-            self.logger.warning(f"Could not cancel order {order.order_id}: {err}")
-            return
+        result = await self._guarded("cancel", self.trading_mode.cancel_order(order))
         cancelled = result[0] if isinstance(result, tuple) else result
         if cancelled:
             self.ledger.orders_cancelled += 1
             self._cancelled_by_us.add(order.order_id)
             self._open_orders.pop(order.order_id, None)
+            self._journal("order_closed", id=order.order_id, how="cancelled")
             self.logger.debug(f"Cancelled {order.side.value} order {order.order_id} ({reason})")
+        # an order that filled while being cancelled is counted from its trades
         self.collect_fills()
+        self._refresh_open_orders()
+
+    async def _withdraw_all(self, reason: str) -> None:
+        """Not trading (disabled, invalid settings): this mode's own open orders are cancelled."""
+        if self.finished_reason != reason:
+            self.finished_reason = reason
+            self.logger.info(f"Volume Booster {reason}: cancelling this mode's open orders, placing none.")
+        for order in self._own_open_orders_on_exchange():
+            await self._cancel(order, reason)
 
     async def _finish(self, reason: str) -> None:
         self.finished_reason = reason
+        self._done = True
         for order in self._own_open_orders_on_exchange():
             await self._cancel(order, reason)
         self.logger.info(
@@ -483,6 +661,75 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             )
             if order.order_id in self._own_order_ids
         ]
+
+    # ----- restart -----
+    def _state_path(self):
+        folder = self.trading_mode.STATE_FOLDER
+        if folder is None:
+            if self.exchange_manager.is_backtesting:
+                return None
+            folder = os.path.join(commons_constants.USER_FOLDER, "data", "VolumeBooster")
+        return os.path.join(folder, vb_journal.state_file_name(self.exchange_manager.exchange_name, self.symbol))
+
+    def _open_journal(self) -> None:
+        path = self._state_path()
+        if path is None:
+            return
+        self.journal = vb_journal.Journal(path)
+        snapshot, events = self.journal.load()
+        if snapshot is None and not events:
+            self._compact_journal()
+            return
+        self.restored = True
+        if snapshot is not None:
+            self.ledger = vb_ledger.Ledger.from_dict(snapshot["ledger"], target=self.settings.volume_target)
+            self.started_at = snapshot["started_at"]
+            self.allocation = {currency: decimal.Decimal(amount) for currency, amount in snapshot["allocation"].items()}
+            self.placed_volume = decimal.Decimal(snapshot["placed_volume"])
+            self._own_order_ids = set(snapshot["own_order_ids"])
+        for event in events:
+            if event["type"] == "order" and event["id"] not in self._own_order_ids:
+                self._own_order_ids.add(event["id"])
+                self.ledger.orders_created += 1
+                self.placed_volume += decimal.Decimal(event["quantity"]) * decimal.Decimal(event["price"])
+            elif event["type"] == "fill":
+                self.ledger.record_fill(vb_ledger.Fill.from_dict(event["fill"]))
+            elif event["type"] == "order_closed":
+                counter = {"cancelled": "orders_cancelled", "filled": "orders_filled",
+                           "expired": "orders_expired", "expired_self_trade": "orders_expired_self_trade"}
+                setattr(self.ledger, counter[event["how"]], getattr(self.ledger, counter[event["how"]]) + 1)
+                self._cancelled_by_us.add(event["id"])
+        self.logger.info(f"Restored progress from {path}: volume {self.ledger.volume:.2f} {self.quote}, "
+                         f"fees {self.ledger.fees:.6f} {self.quote}, {self.ledger.fills_count} fills")
+
+    async def _adopt_previous_orders(self) -> None:
+        """Open orders of this mode from before a restart are adopted (or cancelled when not trading)."""
+        if not self.restored:
+            return
+        for order in self._own_open_orders_on_exchange():
+            if self.settings.enabled and self.settings_error is None:
+                self._open_orders[order.order_id] = order
+                self.logger.info(f"Adopted open {order.side.value} order {order.order_id} from before the restart")
+            else:
+                await self._cancel(order, "not trading after restart")
+
+    def _journal(self, event_type: str, **fields) -> None:
+        if self.journal is not None:
+            self.journal.append(event_type, **fields)
+
+    def _compact_journal(self) -> None:
+        open_or_recent = set(self._open_orders) | {
+            order.order_id for order in self._own_open_orders_on_exchange()
+        }
+        self.journal.compact({
+            "symbol": self.symbol,
+            "ledger": self.ledger.to_dict(),
+            "started_at": self.started_at,
+            "allocation": {currency: str(amount) for currency, amount in self.allocation.items()},
+            "placed_volume": str(self.placed_volume),
+            # ids whose trades may still come from the exchange's record: all known, bounded
+            "own_order_ids": sorted(open_or_recent | set(list(self._own_order_ids)[-OWN_IDS_KEPT:])),
+        })
 
     # ----- bookkeeping -----
     def collect_fills(self) -> None:
@@ -501,6 +748,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                 continue
             fill = self._fill_from_trade(trade)
             if self.ledger.record_fill(fill):
+                self._journal("fill", fill=fill.to_dict())
                 self.logger.info(
                     f"Fill {fill.side} {fill.amount} {self.base} @ {fill.price} ({fill.quote_value:.2f} {self.quote}) "
                     f"- volume {self.ledger.volume:.2f}/{self.ledger.target} {self.quote} "
@@ -594,6 +842,10 @@ def _price_tick(symbol_market) -> decimal.Decimal:
         return decimal.Decimal(1).scaleb(-int(digits)) if digits is not None else trading_constants.ZERO
     except (KeyError, TypeError, ValueError):
         return trading_constants.ZERO
+
+
+class _AmbiguousCreate(Exception):
+    """An order request failed in a way the exchange may still have executed."""
 
 
 def _side(order) -> str:
