@@ -135,3 +135,22 @@ def test_other_pair_gets_a_balanced_portfolio_and_trades():
     assert result.target_reached
     assert result.start_portfolio["ETH"] * result.first_price == pytest.approx(result.start_portfolio["USDT"],
                                                                                rel=1e-6)
+
+
+def test_current_state_shows_progress_and_cost(monkeypatch):
+    consumer_class = simulation.import_mode_module().volume_booster_trading.VolumeBoosterConsumer
+    original_finish = consumer_class._finish
+    states = []
+
+    async def finish_and_record(booster, reason):
+        await original_finish(booster, reason)
+        states.append(booster.trading_mode.get_current_state())
+
+    monkeypatch.setattr(consumer_class, "_finish", finish_and_record)
+    result = run(volume_target=3000, order_type="market")
+    description, percent = states[-1]
+    assert percent == pytest.approx(result.volume / result.target * 100, rel=1e-9)
+    assert description.startswith(f"target reached: volume {result.volume:.2f}/3000.0 USDT ({percent:.1f}%)")
+    assert f"fees {result.fees:.6f} USDT" in description
+    assert "cost so far" in description and "bps" in description
+    assert f"{result.fills} fills, 0 open orders" in description

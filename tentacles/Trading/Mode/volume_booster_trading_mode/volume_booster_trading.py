@@ -826,12 +826,21 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             self._last_skip_reason = reason
 
     def status_text(self) -> str:
-        if self.settings_error:
-            return self.settings_error
+        """One line for OctoBot's interface and logs: progress, cost so far, state."""
+        if self.ledger is None:
+            return self.settings_error or "waiting to start"
         ledger = self.ledger
-        state = self.finished_reason or "running"
-        return (f"{state}: volume {ledger.volume:.2f}/{ledger.target} {self.quote} ({ledger.progress_percent:.1f}%), "
-                f"fees {ledger.fees:.4f} {self.quote}, {ledger.fills_count} fills")
+        price = self._last_price()
+        cost = ledger.net_cost(price) if price else ledger.fees
+        cost_bps = cost / ledger.volume * 10000 if ledger.volume else trading_constants.ZERO
+        state = self.settings_error or self.finished_reason or "running"
+        failures = sum(self.failures.values())
+        return (
+            f"{state}: volume {ledger.volume:.2f}/{ledger.target} {self.quote} ({ledger.progress_percent:.1f}%), "
+            f"fees {ledger.fees:.6f} {self.quote}, cost so far {cost:.6f} {self.quote} ({cost_bps:.1f} bps), "
+            f"{ledger.fills_count} fills, {len(self._open_orders)} open orders"
+            + (f", {failures} exchange failures" if failures else "")
+        )
 
 
 def _price_tick(symbol_market) -> decimal.Decimal:
