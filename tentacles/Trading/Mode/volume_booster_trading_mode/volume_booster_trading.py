@@ -197,6 +197,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self._ambiguous_attempt = None
         self._raw_settings_seen = None
         self._own_order_ids = set()
+        # the most recent own ids, in creation order (what the state file keeps)
+        self._recent_own_ids = collections.deque(maxlen=OWN_IDS_KEPT)
         self._open_orders = {}
         self._cancelled_by_us = set()
         self._last_scanned_trade_id = None
@@ -545,6 +547,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.ledger.orders_created += 1
         self.placed_volume += order.origin_quantity * order.origin_price
         self._own_order_ids.add(order.order_id)
+        self._recent_own_ids.append(order.order_id)
         self._journal("order", id=order.order_id, side=order.side.value, quantity=str(order.origin_quantity),
                       price=str(order.origin_price), time=order.creation_time)
         if order.is_open():
@@ -687,9 +690,11 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             self.allocation = {currency: decimal.Decimal(amount) for currency, amount in snapshot["allocation"].items()}
             self.placed_volume = decimal.Decimal(snapshot["placed_volume"])
             self._own_order_ids = set(snapshot["own_order_ids"])
+            self._recent_own_ids.extend(snapshot["own_order_ids"])
         for event in events:
             if event["type"] == "order" and event["id"] not in self._own_order_ids:
                 self._own_order_ids.add(event["id"])
+                self._recent_own_ids.append(event["id"])
                 self.ledger.orders_created += 1
                 self.placed_volume += decimal.Decimal(event["quantity"]) * decimal.Decimal(event["price"])
             elif event["type"] == "fill":
@@ -728,7 +733,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             "allocation": {currency: str(amount) for currency, amount in self.allocation.items()},
             "placed_volume": str(self.placed_volume),
             # ids whose trades may still come from the exchange's record: all known, bounded
-            "own_order_ids": sorted(open_or_recent | set(list(self._own_order_ids)[-OWN_IDS_KEPT:])),
+            "own_order_ids": list(dict.fromkeys([*self._recent_own_ids, *sorted(open_or_recent)])),
         })
 
     # ----- bookkeeping -----
@@ -790,6 +795,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             if order.is_filled():
                 self.ledger.orders_filled += 1
                 del self._open_orders[order_id]
+                self._journal("order_closed", id=order_id, how="filled")
             elif order.is_closed() or order.is_cancelled():
                 del self._open_orders[order_id]
                 if order_id not in self._cancelled_by_us:
@@ -800,9 +806,11 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         status = order.status.value if order.status is not None else None
         if vb_exchange_rules.is_self_trade_expiry(status, getattr(order, "exchange_order_info", None)):
             self.ledger.orders_expired_self_trade += 1
+            self._journal("order_closed", id=order.order_id, how="expired_self_trade")
             self.logger.warning(f"Order {order.order_id} was expired by the exchange to prevent a self-trade")
         else:
             self.ledger.orders_expired += 1
+            self._journal("order_closed", id=order.order_id, how="expired")
             self.logger.warning(f"Order {order.order_id} was closed by the exchange ({status}) without a fill")
 
     def _pending_quote(self) -> decimal.Decimal:
