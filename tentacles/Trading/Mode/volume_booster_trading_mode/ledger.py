@@ -3,10 +3,14 @@
 Volume only ever comes from real fills: each fill is identified by its trade id and counted once,
 whatever the number of times it is seen. Pure Python (Decimal amounts), no OctoBot import.
 """
+import collections
 import dataclasses
 import decimal
 
 ZERO = decimal.Decimal(0)
+# counted trade ids remembered: far more than an exchange's record of recent trades (OctoBot keeps 10,000),
+# so a trade seen again is always recognised, while memory stays bounded on endless runs
+COUNTED_IDS_KEPT = 50000
 BUY = "buy"
 SELL = "sell"
 
@@ -64,6 +68,7 @@ class Ledger:
         self.last_fill_time = None
         self.target_reached_time = None
         self._counted_trade_ids = set()
+        self._counted_order = collections.deque()
 
     def record_fill(self, fill: Fill) -> bool:
         """Count a fill once. Returns False (and counts nothing) for an already counted trade or an
@@ -71,6 +76,9 @@ class Ledger:
         if fill.trade_id in self._counted_trade_ids or fill.amount <= ZERO:
             return False
         self._counted_trade_ids.add(fill.trade_id)
+        self._counted_order.append(fill.trade_id)
+        if len(self._counted_order) > COUNTED_IDS_KEPT:
+            self._counted_trade_ids.discard(self._counted_order.popleft())
         self.volume += fill.quote_value
         self.fees += fill.fee_quote
         if fill.side == BUY:
@@ -152,7 +160,7 @@ class Ledger:
             "first_fill_time": self.first_fill_time,
             "last_fill_time": self.last_fill_time,
             "target_reached_time": self.target_reached_time,
-            "counted_trade_ids": sorted(self._counted_trade_ids),
+            "counted_trade_ids": list(self._counted_order),
         }
 
     @classmethod
@@ -165,7 +173,8 @@ class Ledger:
                      "orders_expired_self_trade",
                      "first_fill_time", "last_fill_time", "target_reached_time"):
             setattr(ledger, name, data[name])
-        ledger._counted_trade_ids = set(data["counted_trade_ids"])
+        ledger._counted_order = collections.deque(data["counted_trade_ids"])
+        ledger._counted_trade_ids = set(ledger._counted_order)
         ledger._day_volumes = {int(day): decimal.Decimal(volume) for day, volume in data["day_volumes"].items()}
         return ledger
 

@@ -548,6 +548,9 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.placed_volume += order.origin_quantity * order.origin_price
         self._own_order_ids.add(order.order_id)
         self._recent_own_ids.append(order.order_id)
+        if len(self._own_order_ids) > 2 * OWN_IDS_KEPT:
+            # bounded memory on endless runs: keep the recent ids and every order still open
+            self._own_order_ids = set(self._recent_own_ids) | set(self._open_orders)
         self._journal("order", id=order.order_id, side=order.side.value, quantity=str(order.origin_quantity),
                       price=str(order.origin_price), time=order.creation_time)
         if order.is_open():

@@ -69,3 +69,16 @@ def test_net_cost_is_fees_plus_trading_loss_versus_holding():
     # at 100: paid 1 of spread + 0.099 quote fee + 0.001 base (0.1 quote)
     assert ledger.net_cost(D(100)) == D("1.199")
     assert ledger.net_cost(D(0)) == D("1.099")
+
+
+def test_remembered_trade_ids_are_bounded_and_recent_ones_still_refused(monkeypatch):
+    monkeypatch.setattr(vb_ledger, "COUNTED_IDS_KEPT", 100)
+    ledger = vb_ledger.Ledger(D(10 ** 9))
+    for index in range(250):
+        assert ledger.record_fill(fill(str(index)))
+    assert len(ledger.to_dict()["counted_trade_ids"]) == 100
+    assert not ledger.record_fill(fill("249")) and not ledger.record_fill(fill("150"))
+    assert ledger.fills_count == 250
+    restored = vb_ledger.Ledger.from_dict(ledger.to_dict())
+    assert not restored.record_fill(fill("200"))
+    assert restored.to_dict() == ledger.to_dict()
