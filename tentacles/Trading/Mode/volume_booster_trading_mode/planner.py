@@ -44,6 +44,9 @@ class MarketSnapshot:
     best_ask: typing.Optional[decimal.Decimal] = None
     # the exchange's price step: a resting order stays at least one step away from the price
     price_tick: decimal.Decimal = ZERO
+    # the smallest order the exchange accepts (quote) and the taker fee rate (to price a flattening order)
+    min_order_quote: decimal.Decimal = ZERO
+    taker_fee_rate: decimal.Decimal = ZERO
     # base held above the pair's starting holdings (negative: below), the base the mode's open orders
     # would add once filled (buys minus sells), and the pair's value in quote
     base_excess: typing.Optional[decimal.Decimal] = None
@@ -114,21 +117,30 @@ class Planner:
         settings = self.settings
         if not settings.deadline_hours or progress is None:
             return self.rng.uniform(settings.min_interval_seconds, settings.max_interval_seconds)
-        deadline = progress.started_at + settings.deadline_hours * 3600
-        time_left = (deadline - progress.now) * DEADLINE_SAFETY
+        # aim at finishing when DEADLINE_SAFETY of the whole window has passed
+        aim = progress.started_at + settings.deadline_hours * 3600 * DEADLINE_SAFETY
+        time_left = aim - progress.now
         missing = float(settings.volume_target - progress.volume - progress.pending)
         if time_left <= 0 or missing <= 0:
             return settings.min_interval_seconds
         filled_per_order = self.mean_order_amount() * (progress.fill_ratio or 1.0)
         orders_needed = max(missing / filled_per_order, 1.0)
         paced = time_left / orders_needed
-        # randomness kept around the pace; never faster than the minimum interval
-        return max(settings.min_interval_seconds, paced * self.rng.uniform(0.5, 1.5))
+        # randomness kept around the pace, but never past the aim nor faster than the minimum interval
+        return max(settings.min_interval_seconds, min(paced * self.rng.uniform(0.5, 1.5), time_left))
 
     def mean_order_amount(self) -> float:
         settings = self.settings
         return float(settings.min_buy_amount + settings.max_buy_amount
                      + settings.min_sell_amount + settings.max_sell_amount) / 4
+
+    def flattening_cost(self, market: MarketSnapshot) -> decimal.Decimal:
+        """Fee of the market order that brings the inventory back to its start when the budget stops the mode."""
+        if market.base_excess is None:
+            return ZERO
+        # open orders are cancelled at the stop: flatten whichever is larger, with or without them filled
+        excess = max(abs(market.base_excess), abs(market.projected_base_excess))
+        return excess * market.price * market.taker_fee_rate
 
     def max_order_cost(self, fee_rate: decimal.Decimal) -> decimal.Decimal:
         """The most one order may add to the cost: its fee (the backtest has no spread to pay)."""
@@ -137,15 +149,18 @@ class Planner:
     # ----- the next order -----
     def plan(self, progress: Progress, market: MarketSnapshot) -> typing.Union[OrderPlan, Skip]:
         settings = self.settings
-        if settings.max_cost and progress.net_cost + self.max_order_cost(market.fee_rate) > settings.max_cost:
-            return Skip(f"budget reached: cost {progress.net_cost:.6f} + next order up to "
-                        f"{self.max_order_cost(market.fee_rate):.6f} > max_cost {settings.max_cost}", final=True)
+        if settings.max_cost:
+            next_cost = self.max_order_cost(market.fee_rate) + self.flattening_cost(market)
+            if progress.net_cost + next_cost > settings.max_cost:
+                return Skip(f"budget reached: cost {progress.net_cost:.6f} + next order and flattening up to "
+                            f"{next_cost:.6f} > max_cost {settings.max_cost}", final=True)
         uncovered = settings.volume_target - progress.volume - progress.pending
         if uncovered <= ZERO:
             return Skip("the target is covered by filled volume and open orders")
         if settings.daily_volume_cap:
             today_left = settings.daily_volume_cap - progress.day_volume - progress.pending
-            if today_left <= ZERO:
+            # what is left today but smaller than any order the exchange accepts counts as reached
+            if today_left <= ZERO or today_left < market.min_order_quote:
                 return Skip("daily volume cap reached")
             uncovered = min(uncovered, today_left)
         if market.price <= ZERO:
@@ -172,11 +187,18 @@ class Planner:
             return None
         if abs(drift_pp) > self.settings.inventory_band_pp:
             return SELL if drift_pp > 0 else BUY
-        drift_value = abs(market.projected_base_excess) * market.price
-        remaining = self.settings.volume_target - progress.volume - progress.pending
-        if remaining <= drift_value * 2 + self.settings.max_order_amount * 2:
+        if self.is_closing(market, progress):
             return SELL if drift_pp > 0 else BUY
         return None
+
+    def is_closing(self, market: MarketSnapshot, progress: Progress) -> bool:
+        """The last part of the run: the remaining volume is about what undoing the inventory drift takes.
+        Resting orders on the other side are then withdrawn, so the run ends flat."""
+        if self.settings.side_policy != settings_module.BALANCED or market.projected_base_excess is None:
+            return False
+        drift_value = abs(market.projected_base_excess) * market.price
+        remaining = self.settings.volume_target - progress.volume - progress.pending
+        return bool(drift_value) and remaining <= drift_value * 2 + self.settings.max_order_amount * 2
 
     def _side_order(self, market: MarketSnapshot, progress: Progress) -> tuple:
         forced = self.inventory_side(market, progress)
@@ -186,7 +208,20 @@ class Planner:
             first = BUY if self.last_side == SELL else SELL if self.last_side == BUY else self._coin()
         else:
             first = self._coin()
-        return first, SELL if first == BUY else BUY
+        sides = (first, SELL if first == BUY else BUY)
+        if self.settings.side_policy == settings_module.BALANCED and market.pair_value \
+                and market.projected_base_excess is not None:
+            # inside the band the side is random, among the sides whose order keeps the inventory inside it
+            kept = tuple(side for side in sides if self._stays_in_band(side, market))
+            return kept or sides
+        return sides
+
+    def _stays_in_band(self, side: str, market: MarketSnapshot) -> bool:
+        low, high = self.settings.amount_range(side)
+        mean_order = (low + high) / 2
+        signed = mean_order if side == BUY else -mean_order
+        drift_after = (market.projected_base_excess * market.price + signed) / market.pair_value * HUNDRED
+        return abs(drift_after) <= self.settings.inventory_band_pp
 
     def _coin(self) -> str:
         return BUY if self.rng.random() < 0.5 else SELL

@@ -423,6 +423,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             best_bid=best_bid,
             best_ask=best_ask,
             price_tick=_price_tick(symbol_market),
+            min_order_quote=self._minimal_order_quote(symbol_market, price),
+            taker_fee_rate=self._fee_rate(maker=False),
             base_excess=self.ledger.base_delta,
             pending_base=sum(((o.origin_quantity - o.filled_quantity)
                               * (1 if o.side is trading_enums.TradeOrderSide.BUY else -1)
@@ -430,16 +432,17 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             pair_value=holdings_base * price + holdings_quote,
         )
 
+    @staticmethod
+    def _minimal_order_quote(symbol_market, price) -> decimal.Decimal:
+        minimal_cost = decimal.Decimal(str(trading_personal_data.get_minimal_order_cost(symbol_market, price) or 0))
+        return max(minimal_cost, trading_personal_data.get_minimal_order_amount(symbol_market) * price)
+
     def _check_exchange_minimums(self, market) -> bool:
         """The configured minimum amounts must be orders the exchange accepts: checked once the market's
         limits and price are known; an error names the setting and the allowed range."""
         if self._minimums_checked:
             return True
-        minimal_cost = decimal.Decimal(str(
-            trading_personal_data.get_minimal_order_cost(self._symbol_market, market.price) or 0
-        ))
-        minimal_cost = max(minimal_cost, trading_personal_data.get_minimal_order_amount(self._symbol_market)
-                           * market.price)
+        minimal_cost = market.min_order_quote
         for name in ("min_buy_amount", "min_sell_amount"):
             value = getattr(self.settings, name)
             if value < minimal_cost:
@@ -468,7 +471,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         exchange_manager = self.exchange_manager
         progress = self._progress(self.clock.now())
         forced_side = self.planner.inventory_side(market, progress)
-        if forced_side is not None:
+        if forced_side is not None and self.planner.is_closing(market, progress):
             # resting orders on the other side would push the inventory further away: withdraw them
             for order in list(self._open_orders.values()):
                 if _side(order) != forced_side:
@@ -654,11 +657,57 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self._done = True
         for order in self._own_open_orders_on_exchange():
             await self._cancel(order, reason)
+        if reason.startswith("budget reached"):
+            await self._flatten_inventory()
         self.logger.info(
             f"Volume Booster {reason} on {self.symbol}: volume {self.ledger.volume:.2f}/{self.ledger.target} "
             f"{self.quote}, fees {self.ledger.fees:.4f} {self.quote}, orders created {self.ledger.orders_created}, "
             f"filled {self.ledger.orders_filled}, cancelled {self.ledger.orders_cancelled}"
         )
+
+    async def _flatten_inventory(self) -> None:
+        """One market order bringing the pair's base holdings back to where they started, so price moves after
+        a budget stop cannot add to the cost (its fee was counted in the budget check)."""
+        self.collect_fills()
+        excess = self.ledger.base_delta
+        symbol_market = self._symbol_market
+        price = self._last_price()
+        if not excess or symbol_market is None or not price:
+            return
+        side = vb_planner.SELL if excess > 0 else vb_planner.BUY
+        quantity = abs(excess)
+        portfolio = self.exchange_manager.exchange_personal_data.portfolio_manager.portfolio
+        if side == vb_planner.SELL:
+            quantity = min(quantity, portfolio.get_currency_portfolio(self.base).available)
+        else:
+            # a buy's fee is usually taken from the bought base: buy that much more
+            quantity = min(quantity / (1 - self._fee_rate(maker=False)),
+                           portfolio.get_currency_portfolio(self.quote).available / price
+                           / (1 + self._fee_rate(maker=False)))
+        details = trading_personal_data.decimal_check_and_adapt_order_details_if_necessary(
+            quantity, price, symbol_market
+        )
+        if not details:
+            return
+        order_quantity, order_price = details[0]
+        order = trading_personal_data.create_order_instance(
+            trader=self.exchange_manager.trader,
+            order_type=_ORDER_TYPES[(side, False)],
+            symbol=self.symbol,
+            current_price=price,
+            quantity=order_quantity,
+            price=order_price,
+            tag=ORDER_TAG,
+        )
+        params = vb_exchange_rules.order_params(self.exchange_manager.exchange_name, resting=False)
+        try:
+            created = await self._guarded("create", self.trading_mode.create_order(order, params=params or None))
+        except _AmbiguousCreate:
+            return
+        if created is not None:
+            self.logger.info(f"Flattened the inventory after the budget stop: {side} {order_quantity} {self.base}")
+            self._register_order(created)
+            self.collect_fills()
 
     def _own_open_orders_on_exchange(self) -> list:
         return [
