@@ -4,6 +4,7 @@ import hashlib
 import json
 import math
 import os
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -14,12 +15,17 @@ import pytest
 import volume_booster
 from volume_booster import market
 
-# sha256 of json.dumps(generate_candles()) for each generator version. Changing the model or a
-# default must bump market.GENERATOR_VERSION (cached files are named after it) and add its
-# fingerprint here; this test fails when the candles change without a version bump.
+# sha256 of json.dumps(generate_candles()) for each generator version. Changing the model, a
+# default or the file layout must bump market.GENERATOR_VERSION (cached files are named after it)
+# and add its fingerprint here; this test fails when the candles change without a version bump.
 FINGERPRINTS = {
     1: "a3c1ad456c21043a3fd29e743607460bb4c1bb93abbfca7684579d92cb43671f",
+    # same candles, description table in data file format 1.1 (readable by OctoBot 2.0 and 2.1)
+    2: "a3c1ad456c21043a3fd29e743607460bb4c1bb93abbfca7684579d92cb43671f",
 }
+# the description table of the OctoBot data file format 1.1, the one both OctoBot 2.0 and 2.1 read
+FORMAT_1_1_COLUMNS = ["timestamp", "version", "exchange", "symbols", "time_frames", "start_timestamp",
+                      "end_timestamp"]
 
 
 def _log_returns(candles):
@@ -29,6 +35,18 @@ def _log_returns(candles):
 
 def _run(coro):
     return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def _description_table(path):
+    """(column names, the one row as a dict) of a data file's description table, read with sqlite3."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(description)")]
+        rows = connection.execute("SELECT * FROM description").fetchall()
+    finally:
+        connection.close()
+    assert len(rows) == 1, rows
+    return columns, dict(zip(columns, rows[0]))
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +160,9 @@ def test_written_file_reads_back_through_octobot_importer(default_file, default_
     assert looked_up_class is importers.ExchangeDataImporter
     assert importer.exchange_name == "binance"
     assert importer.symbols == ["BTC/USDT"]
-    assert importer.provides_accurate_price_time_frame()
+    # every time frame covers the whole period (what makes the 1m prices accurate in a backtest);
+    # an attribute in OctoBot 2.0 and 2.1 (provides_accurate_price_time_frame() is 2.1 only)
+    assert importer.has_all_time_frames_candles_history is True
 
     one_minute_rows = by_time_frame["1m"]
     read_candles = sorted((row[-1] for row in one_minute_rows), key=lambda candle: candle[0])
@@ -163,6 +183,35 @@ def test_written_file_reads_back_through_octobot_importer(default_file, default_
         first_hour[0][0], first_hour[0][1], max(c[2] for c in first_hour), min(c[3] for c in first_hour),
         first_hour[-1][4], round(sum(c[5] for c in first_hour), 5),
     ]
+
+
+def test_file_uses_the_data_format_every_octobot_version_reads(default_file, default_candles):
+    """OctoBot 2.0 reads data file formats 1.0 and 1.1 only ("Unknown datafile version" otherwise); OctoBot
+    2.1's collector writes 2.0 (with a `type` column) but still reads 1.1: the market is always written as 1.1."""
+    assert market.DATA_FILE_FORMAT_VERSION == "1.1"
+    columns, description = _description_table(default_file)
+    assert columns == FORMAT_1_1_COLUMNS
+    assert description["version"] == "1.1"
+    assert description["exchange"] == "binance"
+    assert json.loads(description["symbols"]) == ["BTC/USDT"]
+    assert json.loads(description["time_frames"]) == ["1m", "5m", "15m", "1h"]
+    assert int(description["start_timestamp"]) == default_candles[0][0]
+    assert int(description["end_timestamp"]) == default_candles[-1][0] + 60
+
+
+def test_files_of_an_older_layout_are_never_reused(tmp_path, monkeypatch):
+    """A cached file of generator version 1 (written by OctoBot 2.1 in format 2.0) has another name."""
+    assert market.GENERATOR_VERSION >= 2
+    current_name = market.data_file_name(minutes=60)
+    with monkeypatch.context() as patch:
+        patch.setattr(market, "GENERATOR_VERSION", 1)
+        stale_name = market.data_file_name(minutes=60)
+    assert "-gen1-" in stale_name and f"-gen{market.GENERATOR_VERSION}-" in current_name
+    (tmp_path / stale_name).write_bytes(b"stale format 2.0 file")
+    path = market.default_market_file(tmp_path, minutes=60)
+    assert path.name == current_name
+    assert _description_table(path)[1]["version"] == "1.1"
+    assert (tmp_path / stale_name).read_bytes() == b"stale format 2.0 file"
 
 
 def test_default_market_file_is_created_once(tmp_path, monkeypatch):

@@ -19,15 +19,22 @@ Price model (per minute, all randomness from one seeded ``random.Random``):
 
 Normal variates are built from ``Random.random()`` (Box-Muller) only, the one part of the
 ``random`` module whose sequence Python guarantees across versions: the same seed gives the
-same candles everywhere. Bump ``GENERATOR_VERSION`` whenever the model or a default changes, so
-that cached files (named after it) are never reused stale.
+same candles everywhere. Bump ``GENERATOR_VERSION`` whenever the model, a default or the file
+layout changes, so that cached files (named after it) are never reused stale.
 
 Data file naming: OctoBot names a data file ``<collector class name>_<identifier>.data`` and
 chooses the importer by looking up a collector class named like the prefix. Files written here
 carry the collector class name ``VolumeBoosterMarketCollector`` (a subclass of
 ``octobot_backtesting.collectors.ExchangeDataCollector`` whose importer is
 ``ExchangeDataImporter``), e.g.
-``VolumeBoosterMarketCollector_binance-BTC-USDT-gen1-seed20240301-2880m.data``.
+``VolumeBoosterMarketCollector_binance-BTC-USDT-gen2-seed20240301-2880m.data``.
+
+Data file format: the file's ``description`` table is always written in OctoBot's exchange data
+file format ``1.1`` (columns timestamp, version, exchange, symbols, time_frames, start_timestamp,
+end_timestamp), whatever OctoBot writes it: that is the newest format every supported OctoBot
+reads. OctoBot 2.1's collector would write format ``2.0`` (an extra ``type`` column), which
+OctoBot 2.0 refuses (``RuntimeError: Unknown datafile version: 2.0``); OctoBot 2.1 still reads
+``1.1``. The candle tables are the same in both versions.
 Inside a Python process that has used this module the prefix resolves to that class. An
 ``OctoBot -b`` process does not import this module: there the lookup fails and OctoBot falls
 back to the importer of the first installed ``AbstractExchangeHistoryCollector`` subclass (the
@@ -41,6 +48,7 @@ close time (open time + time frame) while the candle itself starts with its open
 """
 import asyncio
 import concurrent.futures
+import json
 import math
 import os
 import pathlib
@@ -48,10 +56,15 @@ import random
 import shutil
 import tempfile
 import threading
+import time
 
 import volume_booster
 
-GENERATOR_VERSION = 1
+# 1: first model; 2: same candles, description table in data file format 1.1 (version 1 files
+# written with OctoBot 2.1 carry format 2.0, which OctoBot 2.0 can't read: never reuse them)
+GENERATOR_VERSION = 2
+# OctoBot data file format of the description table (see the module docstring)
+DATA_FILE_FORMAT_VERSION = "1.1"
 DEFAULT_SEED = 20240301
 DEFAULT_MINUTES = 2 * 24 * 60
 DEFAULT_START_PRICE = 30000.0
@@ -241,6 +254,7 @@ def get_collector_class():
 
 def _build_collector_class():
     import octobot_backtesting.collectors as collectors
+    import octobot_backtesting.enums as backtesting_enums
     import octobot_commons.enums as commons_enums
     import octobot_commons.symbols as commons_symbols
     import octobot_trading.enums as trading_enums
@@ -283,6 +297,20 @@ def _build_collector_class():
 
         def _load_all_available_timeframes(self):
             pass
+
+        async def _create_description(self):
+            # format 1.1 whatever the OctoBot version (see the module docstring): the column order
+            # is the one OctoBot's readers index, the version string selects their 1.1 branch
+            await self.database.insert(
+                backtesting_enums.DataTables.DESCRIPTION,
+                timestamp=time.time(),
+                version=DATA_FILE_FORMAT_VERSION,
+                exchange=self.exchange_name,
+                symbols=json.dumps([symbol.symbol_str for symbol in self.symbols]),
+                time_frames=json.dumps([time_frame.value for time_frame in self.time_frames]),
+                start_timestamp=int(self.start_timestamp / 1000),
+                end_timestamp=int(self.end_timestamp / 1000),
+            )
 
         async def start(self):
             self.in_progress = True

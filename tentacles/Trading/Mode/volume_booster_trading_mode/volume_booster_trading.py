@@ -12,6 +12,7 @@ import asyncio
 import collections
 import decimal
 import inspect
+import logging as std_logging
 import os
 import typing
 import random
@@ -200,7 +201,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         # the most recent own ids, in creation order (what the state file keeps)
         self._recent_own_ids = collections.deque(maxlen=OWN_IDS_KEPT)
         self._open_orders = {}
-        self._cancelled_by_us = set()
+        # after a restart: own orders that were open when the mode stopped (closed ones are accounted at start)
+        self._open_at_stop = set()
         self._last_scanned_trade_id = None
         self._last_skip_reason = None
         self._symbol_market = None
@@ -586,6 +588,27 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self._note_skip("waiting to learn whether a failed order request was executed")
         return False
 
+    def _adopt_filled_attempt(self, trade) -> None:
+        attempt = self._ambiguous_attempt
+        matches = vb_faults.find_adoptable(attempt, [{
+            "id": trade.origin_order_id, "side": trade.side.value, "quantity": trade.origin_quantity,
+            "price": trade.origin_price, "time": trade.creation_time,
+        }])
+        if matches is None and not (trade.side.value == attempt["side"]
+                                    and trade.origin_quantity == attempt["quantity"]):
+            return
+        self.logger.warning(f"Adopted order {trade.origin_order_id}: created by the exchange although the request "
+                            f"failed, and already filled")
+        self._ambiguous_attempt = None
+        self.ledger.orders_created += 1
+        self.ledger.orders_filled += 1
+        self.placed_volume += trade.origin_quantity * (trade.origin_price or trade.executed_price)
+        self._own_order_ids.add(trade.origin_order_id)
+        self._recent_own_ids.append(trade.origin_order_id)
+        self._journal("order", id=trade.origin_order_id, side=trade.side.value,
+                      quantity=str(trade.origin_quantity), price=str(trade.origin_price), time=trade.creation_time)
+        self._journal("order_closed", id=trade.origin_order_id, how="filled")
+
     def _progress(self, now: float) -> vb_planner.Progress:
         price = self._last_price()
         return vb_planner.Progress(
@@ -636,8 +659,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         cancelled = result[0] if isinstance(result, tuple) else result
         if cancelled:
             self.ledger.orders_cancelled += 1
-            self._cancelled_by_us.add(order.order_id)
             self._open_orders.pop(order.order_id, None)
+            _forget_order_loggers(order)
             self._journal("order_closed", id=order.order_id, how="cancelled")
             self.logger.debug(f"Cancelled {order.side.value} order {order.order_id} ({reason})")
         # an order that filled while being cancelled is counted from its trades
@@ -743,10 +766,12 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             self.placed_volume = decimal.Decimal(snapshot["placed_volume"])
             self._own_order_ids = set(snapshot["own_order_ids"])
             self._recent_own_ids.extend(snapshot["own_order_ids"])
+            self._open_at_stop = set(snapshot.get("open_order_ids", ()))
         for event in events:
             if event["type"] == "order" and event["id"] not in self._own_order_ids:
                 self._own_order_ids.add(event["id"])
                 self._recent_own_ids.append(event["id"])
+                self._open_at_stop.add(event["id"])
                 self.ledger.orders_created += 1
                 self.placed_volume += decimal.Decimal(event["quantity"]) * decimal.Decimal(event["price"])
             elif event["type"] == "fill":
@@ -755,7 +780,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                 counter = {"cancelled": "orders_cancelled", "filled": "orders_filled",
                            "expired": "orders_expired", "expired_self_trade": "orders_expired_self_trade"}
                 setattr(self.ledger, counter[event["how"]], getattr(self.ledger, counter[event["how"]]) + 1)
-                self._cancelled_by_us.add(event["id"])
+                self._open_at_stop.discard(event["id"])
         self.logger.info(f"Restored progress from {path}: volume {self.ledger.volume:.2f} {self.quote}, "
                          f"fees {self.ledger.fees:.6f} {self.quote}, {self.ledger.fills_count} fills")
 
@@ -763,6 +788,15 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         """Open orders of this mode from before a restart are adopted (or cancelled when not trading)."""
         if not self.restored:
             return
+        still_open = {order.order_id for order in self._own_open_orders_on_exchange()}
+        trades_manager = self.exchange_manager.exchange_personal_data.trades_manager
+        for order_id in sorted(self._open_at_stop - still_open):
+            # closed while the mode was down: filled when the exchange's record has its trades
+            filled = any(trade.executed_quantity > 0 for trade in trades_manager.get_trades(origin_order_id=order_id))
+            how = "filled" if filled else "expired"
+            setattr(self.ledger, f"orders_{how}", getattr(self.ledger, f"orders_{how}") + 1)
+            self._journal("order_closed", id=order_id, how=how)
+        self._open_at_stop = set()
         for order in self._own_open_orders_on_exchange():
             if self.settings.enabled and self.settings_error is None:
                 self._open_orders[order.order_id] = order
@@ -786,6 +820,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             "placed_volume": str(self.placed_volume),
             # ids whose trades may still come from the exchange's record: all known, bounded
             "own_order_ids": list(dict.fromkeys([*self._recent_own_ids, *sorted(open_or_recent)])),
+            "open_order_ids": sorted(set(self._open_orders) | self._open_at_stop),
         })
 
     # ----- bookkeeping -----
@@ -801,8 +836,13 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             return
         self._last_scanned_trade_id = next(reversed(trades.keys()))
         for trade in reversed(new_trades):
-            if trade.symbol != self.symbol or trade.origin_order_id not in self._own_order_ids:
+            if trade.symbol != self.symbol:
                 continue
+            if trade.origin_order_id not in self._own_order_ids:
+                if trade.tag != ORDER_TAG or self._ambiguous_attempt is None:
+                    continue
+                # the order of a request that failed but was executed, filled before it could be adopted
+                self._adopt_filled_attempt(trade)
             fill = self._fill_from_trade(trade)
             if self.ledger.record_fill(fill):
                 self._journal("fill", fill=fill.to_dict())
@@ -848,10 +888,12 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                 self.ledger.orders_filled += 1
                 del self._open_orders[order_id]
                 self._journal("order_closed", id=order_id, how="filled")
+                _forget_order_loggers(order)
             elif order.is_closed() or order.is_cancelled():
+                # our own cancels leave _open_orders when they succeed: this one was closed by the exchange
                 del self._open_orders[order_id]
-                if order_id not in self._cancelled_by_us:
-                    self._count_exchange_expiry(order)
+                self._count_exchange_expiry(order)
+                _forget_order_loggers(order)
 
     def _count_exchange_expiry(self, order) -> None:
         """An order closed by the exchange without a fill and without our cancel."""
@@ -911,6 +953,30 @@ def _price_tick(symbol_market) -> decimal.Decimal:
         return decimal.Decimal(1).scaleb(-int(digits)) if digits is not None else trading_constants.ZERO
     except (KeyError, TypeError, ValueError):
         return trading_constants.ZERO
+
+
+def _order_logger_names(order) -> list:
+    name = order.get_logger_name()
+    return [name, *(f"[{state}] {name}" for state in _ORDER_STATE_NAMES)]
+
+
+def _forget_order_loggers(order) -> None:
+    """OctoBot names a logger after each order and each of its states; Python's logging keeps them for ever.
+    Dropping those of the mode's closed orders keeps memory flat over runs of many thousand orders."""
+    registry = std_logging.Logger.manager.loggerDict
+    for name in _order_logger_names(order):
+        registry.pop(name, None)
+
+
+def _subclass_names(klass) -> set:
+    names = set()
+    for subclass in klass.__subclasses__():
+        names.add(subclass.__name__)
+        names |= _subclass_names(subclass)
+    return names
+
+
+_ORDER_STATE_NAMES = sorted(_subclass_names(trading_personal_data.OrderState))
 
 
 class _AmbiguousCreate(Exception):

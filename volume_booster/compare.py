@@ -1,0 +1,522 @@
+"""`volume-booster compare`: run several execution styles of the Volume Booster on the same data, in one
+process, and print one table of what each style cost.
+
+A style is only a set of mode settings (same engine, same mode, same code):
+
+* ``maker``               order_type maker,  side_policy balanced
+* ``limit``               order_type limit,  side_policy balanced
+* ``market``              order_type market, side_policy balanced
+* ``coin-flip``           order_type market, side_policy random       (baseline)
+* ``alternating-market``  order_type market, side_policy alternating  (baseline)
+
+Every configuration (data file x fee schedule x style) runs with several seeds (1..N), because one run of
+a style that lets its inventory drift is a lottery on the later price moves: the table reports the mean,
+min and max of ``net_cost_bps`` over the seeds, the mean inventory drift and the mean time to target.
+
+Target and order sizes are set per data file from the pair's starting quote holding (the profile's
+starting portfolio completed by ``simulation.portfolio_for_data``): orders of 0.25 % to 1.5 % of it and a
+target of 2x it, so that every style trades the same amounts toward the same target.
+"""
+import argparse
+import asyncio
+import copy
+import dataclasses
+import decimal
+import json
+import math
+import pathlib
+import statistics
+import sys
+import time
+
+from volume_booster import REPO_ROOT
+from volume_booster import datafile
+
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+# the shared real-data files with 1m candles (see ../shared/data/README.md), smallest first
+SHARED_1M_FILES = (
+    "AbstractExchangeHistoryCollector_1586017993.616272.data",   # binance BTC/USDT, 502 x 1m
+    "AbstractExchangeHistoryCollector_1581776676.5721796.data",  # binance ETH/USDT, 500 x 1m
+    "ExchangeHistoryDataCollector_1587769859.9278197.data",      # binance ADA/USDT, 500 x 1m
+    "AbstractExchangeHistoryCollector_1581775117.1713624.data",  # bittrex ADA/BTC, 10 days
+    "AbstractExchangeHistoryCollector_1581775149.6372743.data",  # bittrex XRP/BTC, 10 days
+)
+QUICK_FILE = SHARED_1M_FILES[0]
+QUICK_SEEDS = 2
+
+# style name -> the mode settings that make it; everything else is the same for every style
+STYLES = {
+    "maker": {"order_type": "maker", "side_policy": "balanced"},
+    "limit": {"order_type": "limit", "side_policy": "balanced"},
+    "market": {"order_type": "market", "side_policy": "balanced"},
+    "coin-flip": {"order_type": "market", "side_policy": "random"},
+    "alternating-market": {"order_type": "market", "side_policy": "alternating"},
+}
+BASELINES = ("coin-flip", "alternating-market")
+
+# simulator fee schedules, in percent as OctoBot's trader-simulator config holds them
+DEFAULT_FEES = ((0.1, 0.1), (0.02, 0.1))
+DEFAULT_SEEDS = 5
+# sizes relative to the pair's starting quote holding
+DEFAULT_TARGET_MULTIPLE = 2.0
+MIN_AMOUNT_SHARE = 0.0025
+MAX_AMOUNT_SHARE = 0.015
+
+ROW_KEYS = ("style", "data", "maker_fee", "taker_fee", "volume", "target_reached", "time_to_target_seconds",
+            "fees", "net_cost", "net_cost_bps", "inventory_drift_pp", "seeds", "net_cost_bps_min",
+            "net_cost_bps_max", "runs")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataPlan:
+    """One data file and the sizes every style uses on it."""
+    path: pathlib.Path
+    exchange: str
+    symbol: str
+    quote: str
+    quote_holding: float
+    target: float
+    min_amount: float
+    max_amount: float
+    candles: int
+    finest_time_frame: str
+
+    @property
+    def size_settings(self) -> dict:
+        return {
+            "volume_target": self.target,
+            "min_buy_amount": self.min_amount,
+            "max_buy_amount": self.max_amount,
+            "min_sell_amount": self.min_amount,
+            "max_sell_amount": self.max_amount,
+        }
+
+
+def plan_data_file(path, profile, target_multiple: float = DEFAULT_TARGET_MULTIPLE) -> DataPlan:
+    """Sizes for `path` from the starting quote holding of its (first) pair."""
+    from volume_booster import simulation
+    info = datafile.read_info(path)
+    symbol = info.symbols[0]
+    quote = symbol.split("/")[1]
+    portfolio = simulation.portfolio_for_data(profile.config["trader-simulator"]["starting-portfolio"], info)
+    holding = float(portfolio[quote])
+    return DataPlan(
+        path=pathlib.Path(path), exchange=info.exchange, symbol=symbol, quote=quote, quote_holding=holding,
+        target=_round_sig(holding * target_multiple), min_amount=_round_sig(holding * MIN_AMOUNT_SHARE),
+        max_amount=_round_sig(holding * MAX_AMOUNT_SHARE), candles=info.candles,
+        finest_time_frame=info.finest_time_frame,
+    )
+
+
+def _round_sig(value: float, digits: int = 8) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+def default_data_files(folder: pathlib.Path = SHARED_DATA, out=sys.stderr) -> list:
+    """The shared files whose finest time frame is 1m; a missing or unreadable one is skipped with a reason."""
+    found = []
+    if not folder.is_dir():
+        print(f"skipped all shared data: folder {folder} is absent", file=out)
+        return found
+    for name in SHARED_1M_FILES:
+        path = folder / name
+        if not path.is_file():
+            print(f"skipped {name}: absent from {folder}", file=out)
+            continue
+        try:
+            info = datafile.read_info(path)
+        except ValueError as err:
+            print(f"skipped {name}: {err}", file=out)
+            continue
+        if info.finest_time_frame != "1m":
+            print(f"skipped {name}: finest time frame is {info.finest_time_frame}, not 1m", file=out)
+            continue
+        found.append(path)
+    return found
+
+
+def parse_fees(text: str) -> tuple:
+    """'0.1/0.1,0.02/0.1' (maker/taker in percent) into ((0.1, 0.1), (0.02, 0.1))."""
+    schedules = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        parts = item.split("/")
+        if len(parts) != 2:
+            raise ValueError(f"--fees expects MAKER/TAKER in percent (e.g. 0.02/0.1), got {item!r}")
+        try:
+            maker, taker = float(parts[0]), float(parts[1])
+        except ValueError:
+            raise ValueError(f"--fees expects numbers, got {item!r}") from None
+        if not (math.isfinite(maker) and math.isfinite(taker)) or maker < 0 or taker < 0:
+            raise ValueError(f"--fees expects non-negative percentages, got {item!r}")
+        schedules.append((maker, taker))
+    if not schedules:
+        raise ValueError("--fees got no fee schedule")
+    return tuple(schedules)
+
+
+def parse_styles(text: str) -> tuple:
+    styles = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in styles if name not in STYLES]
+    if unknown or not styles:
+        raise ValueError(f"unknown style(s) {', '.join(unknown) or '(none)'}; known: {', '.join(STYLES)}")
+    return styles
+
+
+def style_settings(plan: DataPlan, style: str, seed: int) -> dict:
+    """Every setting override of one run: sizes (same for all styles), the style's settings, the seed."""
+    return {**plan.size_settings, **STYLES[style], "random_seed": seed}
+
+
+def _mean(values):
+    values = [value for value in values if value is not None]
+    return statistics.fmean(values) if values else None
+
+
+def fresh_profile(profile):
+    """A deep copy of `profile` for one run: the mode regroups its settings dict in place (flat overrides are
+    moved into the profile's group objects), so runs sharing one profile object would share, and rewrite, the
+    settings recorded for the earlier runs."""
+    from volume_booster import simulation
+    return simulation.Profile(config=copy.deepcopy(profile.config), mode_settings=copy.deepcopy(profile.mode_settings))
+
+
+def effective_settings(raw: dict) -> dict:
+    """The settings a run used, flat and typed as the mode parses them (decimals as floats)."""
+    from volume_booster import simulation
+    simulation.import_mode_module()
+    from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+    parsed = vb_settings.parse_settings(raw)
+    return {field.name: float(value) if isinstance(value, decimal.Decimal) else value
+            for field in dataclasses.fields(parsed) for value in (getattr(parsed, field.name),)}
+
+
+def _run_record(result, seed: int, overrides: dict) -> dict:
+    return {
+        "seed": seed,
+        "overrides": overrides,
+        "settings": copy.deepcopy(result.settings),
+        "effective_settings": effective_settings(result.settings),
+        "volume": result.volume,
+        "target": result.target,
+        "target_reached": result.target_reached,
+        "time_to_target_seconds": result.time_to_target_seconds,
+        "fees": result.fees,
+        "net_cost": result.net_cost,
+        "net_cost_bps": result.net_cost_bps,
+        "inventory_drift_pp": result.inventory_drift_pp,
+        "orders_created": result.orders_created,
+        "fills": result.fills,
+        "maker_share": result.maker_share,
+        "start_portfolio": result.start_portfolio,
+        "end_portfolio": result.end_portfolio,
+        "first_price": result.first_price,
+        "last_price": result.last_price,
+        "stopped_reason": result.stopped_reason,
+        "settings_error": result.settings_error,
+        "wall_seconds": result.wall_seconds,
+    }
+
+
+def aggregate(style: str, plan: DataPlan, fees: tuple, runs: list) -> dict:
+    """One table row from the runs of one configuration over its seeds."""
+    ok = [run for run in runs if "error" not in run]
+    bps = [run["net_cost_bps"] for run in ok]
+    reached = [run for run in ok if run["target_reached"]]
+    return {
+        "style": style,
+        "data": str(plan.path),
+        "symbol": plan.symbol,
+        "exchange": plan.exchange,
+        "maker_fee": fees[0],
+        "taker_fee": fees[1],
+        "style_settings": dict(STYLES[style]),
+        "target": plan.target,
+        "quote_holding": plan.quote_holding,
+        "volume": _mean(run["volume"] for run in ok),
+        "target_reached": bool(ok) and len(reached) == len(runs),
+        "target_reached_runs": len(reached),
+        # mean over the runs that reached the target (all of them when target_reached is true)
+        "time_to_target_seconds": _mean(run["time_to_target_seconds"] for run in reached),
+        "fees": _mean(run["fees"] for run in ok),
+        "net_cost": _mean(run["net_cost"] for run in ok),
+        "net_cost_bps": _mean(bps),
+        "inventory_drift_pp": _mean(run["inventory_drift_pp"] for run in ok),
+        "inventory_drift_pp_abs": _mean(abs(run["inventory_drift_pp"]) for run in ok),
+        "seeds": [run["seed"] for run in runs],
+        "net_cost_bps_min": min(bps) if bps else None,
+        "net_cost_bps_max": max(bps) if bps else None,
+        "errors": len(runs) - len(ok),
+        "runs": runs,
+    }
+
+
+async def compare_async(plans, styles, fee_schedules, seeds, profile=None, out=sys.stderr) -> list:
+    """Run every (data file, fee schedule, style, seed) one after the other in this event loop."""
+    from volume_booster import simulation
+    profile = profile or simulation.Profile.load()
+    total = len(plans) * len(fee_schedules) * len(styles) * len(seeds)
+    done = 0
+    started = time.perf_counter()
+    rows = []
+    for plan in plans:
+        for fees in fee_schedules:
+            for style in styles:
+                runs = []
+                for seed in seeds:
+                    overrides = style_settings(plan, style, seed)
+                    done += 1
+                    label = (f"[{done}/{total}] {plan.path.name} {plan.symbol} fees {_fmt_pct(fees[0])}/"
+                             f"{_fmt_pct(fees[1])} {style} seed {seed}")
+                    try:
+                        result = await simulation.run_simulation(
+                            plan.path, overrides, profile=fresh_profile(profile),
+                            fees={"maker": fees[0], "taker": fees[1]},
+                        )
+                    except Exception as err:  # one broken run must not lose the others
+                        print(f"{label}: FAILED {type(err).__name__}: {err}", file=out, flush=True)
+                        runs.append({"seed": seed, "overrides": overrides, "error": f"{type(err).__name__}: {err}"})
+                        continue
+                    record = _run_record(result, seed, overrides)
+                    runs.append(record)
+                    status = "reached" if result.target_reached else "NOT reached"
+                    if result.settings_error:
+                        status = f"settings error: {result.settings_error}"
+                    print(f"{label}: {result.net_cost_bps:+.1f} bps, drift {result.inventory_drift_pp:+.2f} pp, "
+                          f"target {status}, {result.wall_seconds:.1f} s "
+                          f"(elapsed {time.perf_counter() - started:.0f} s)", file=out, flush=True)
+                rows.append(aggregate(style, plan, fees, runs))
+    return rows
+
+
+def run_compare(plans, styles=tuple(STYLES), fee_schedules=DEFAULT_FEES, seeds=range(1, DEFAULT_SEEDS + 1),
+                profile=None, out=sys.stderr) -> list:
+    from volume_booster import simulation
+    with simulation.quiet_octobot_logs():
+        return asyncio.run(compare_async(plans, tuple(styles), tuple(fee_schedules), list(seeds), profile, out))
+
+
+# ---------------------------------------------------------------- report
+
+def _fmt_pct(value: float) -> str:
+    return f"{value:g}%"
+
+
+def _fmt(value, spec: str, missing: str = "-") -> str:
+    return missing if value is None else format(value, spec)
+
+
+def _fmt_duration(seconds) -> str:
+    if seconds is None:
+        return "-"
+    minutes = seconds / 60
+    if minutes < 120:
+        return f"{minutes:.0f}m"
+    return f"{minutes / 60:.1f}h"
+
+
+def _fmt_amount(value) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
+
+
+TABLE_HEADER = ("data", "fees m/t", "style", "reached", "volume", "to target", "fees paid", "net cost",
+                "bps mean", "bps min", "bps max", "drift pp", "|drift| pp")
+
+
+def table_lines(rows: list) -> list:
+    """Markdown table of the rows (one per data file x fee schedule x style)."""
+    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "|".join("---" for _ in TABLE_HEADER) + "|"]
+    for row in rows:
+        quote = row["symbol"].split("/")[1]
+        cells = (
+            f"{row['exchange']} {row['symbol']}",
+            f"{_fmt_pct(row['maker_fee'])}/{_fmt_pct(row['taker_fee'])}",
+            row["style"],
+            f"{row['target_reached_runs']}/{len(row['runs'])}",
+            f"{_fmt_amount(row['volume'])} {quote}",
+            _fmt_duration(row["time_to_target_seconds"]),
+            f"{_fmt_amount(row['fees'])}",
+            f"{_fmt_amount(row['net_cost'])}",
+            _fmt(row["net_cost_bps"], "+.1f"),
+            _fmt(row["net_cost_bps_min"], "+.1f"),
+            _fmt(row["net_cost_bps_max"], "+.1f"),
+            _fmt(row["inventory_drift_pp"], "+.2f"),
+            _fmt(row["inventory_drift_pp_abs"], ".2f"),
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
+
+
+def _groups(rows: list) -> dict:
+    groups = {}
+    for row in rows:
+        groups.setdefault((row["data"], row["maker_fee"], row["taker_fee"]), []).append(row)
+    return groups
+
+
+def verdict_lines(rows: list) -> list:
+    """Per data file and fee schedule: the cheapest style on mean net_cost_bps, and maker against coin-flip."""
+    lines = []
+    maker_wins = maker_cells = 0
+    for (data, maker_fee, taker_fee), group in _groups(rows).items():
+        head = (f"{group[0]['exchange']} {group[0]['symbol']} ({pathlib.Path(data).name}), "
+                f"fees {_fmt_pct(maker_fee)}/{_fmt_pct(taker_fee)}:")
+        comparable = [row for row in group if row["target_reached"] and row["net_cost_bps"] is not None]
+        short = [row["style"] for row in group if not row["target_reached"]]
+        if comparable:
+            cheapest = min(comparable, key=lambda row: row["net_cost_bps"])
+            text = f"{head} cheapest on mean net cost: {cheapest['style']} ({cheapest['net_cost_bps']:+.1f} bps)"
+        else:
+            text = f"{head} no style reached the target in every run"
+        if short:
+            text += f"; not comparable (target missed in some run): {', '.join(short)}"
+        lines.append(text)
+        by_style = {row["style"]: row for row in group}
+        maker, coin = by_style.get("maker"), by_style.get("coin-flip")
+        if maker and coin and maker["net_cost_bps"] is not None and coin["net_cost_bps"] is not None:
+            maker_cells += 1
+            diff = coin["net_cost_bps"] - maker["net_cost_bps"]
+            if diff > 0:
+                maker_wins += 1
+                verdict = f"maker IS cheaper than coin-flip by {diff:.1f} bps on the mean"
+            else:
+                verdict = f"maker is NOT cheaper than coin-flip (coin-flip cheaper by {-diff:.1f} bps on the mean)"
+            same_seed = [(m["net_cost_bps"], c["net_cost_bps"]) for m, c in zip(maker["runs"], coin["runs"])
+                         if "error" not in m and "error" not in c]
+            coin_cheaper = sum(1 for m_bps, c_bps in same_seed if c_bps < m_bps)
+            lines.append(
+                f"    {verdict}; maker {maker['net_cost_bps_min']:+.1f}..{maker['net_cost_bps_max']:+.1f} bps, "
+                f"coin-flip {coin['net_cost_bps_min']:+.1f}..{coin['net_cost_bps_max']:+.1f} bps over seeds; "
+                f"coin-flip was cheaper in {coin_cheaper} of {len(same_seed)} same-seed runs"
+            )
+    if maker_cells:
+        lines.append(f"maker cheaper than coin-flip on mean net cost in {maker_wins} of {maker_cells} "
+                     f"data file x fee schedule cells")
+    return lines
+
+
+def format_report(rows: list, plans: list, seeds: list) -> str:
+    lines = [f"Execution styles compared: {len(seeds)} seed(s) per configuration ({_seed_text(seeds)}); "
+             f"net cost = starting portfolio value minus final value, both at the last price; "
+             f"bps of the volume traded"]
+    for plan in plans:
+        lines.append(f"  {plan.exchange} {plan.symbol} {plan.path.name}: "
+                     f"{plan.candles} x {plan.finest_time_frame} candles, "
+                     f"quote holding {plan.quote_holding:g} {plan.quote}, target {plan.target:g} {plan.quote}, "
+                     f"orders {plan.min_amount:g}-{plan.max_amount:g} {plan.quote}")
+    lines.append("")
+    lines.extend(table_lines(rows))
+    lines.append("")
+    lines.extend(verdict_lines(rows))
+    return "\n".join(lines)
+
+
+def _seed_text(seeds) -> str:
+    seeds = list(seeds)
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))) and len(seeds) > 2:
+        return f"seeds {seeds[0]}..{seeds[-1]}"
+    return "seeds " + ", ".join(str(seed) for seed in seeds)
+
+
+# ---------------------------------------------------------------- command line
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="volume-booster compare",
+        description="Run the execution styles (maker, limit, market) and two baselines (coin-flip, "
+                    "alternating-market) of the Volume Booster on the same data in OctoBot's backtesting engine, "
+                    "with several seeds each, and print one table of volume, fees and net cost.",
+    )
+    parser.add_argument("--data", action="append", default=[], metavar="FILE",
+                        help="an OctoBot .data file (repeatable; default: every shared 1m file in "
+                             f"{SHARED_DATA})")
+    parser.add_argument("--styles", default=",".join(STYLES),
+                        help=f"comma-separated styles (default: all: {','.join(STYLES)})")
+    parser.add_argument("--fees", default=",".join(f"{m:g}/{t:g}" for m, t in DEFAULT_FEES),
+                        help="comma-separated MAKER/TAKER fee schedules in percent "
+                             "(default: 0.1/0.1,0.02/0.1)")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"runs per configuration, seeds 1..N "
+                             f"(default {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)")
+    parser.add_argument("--target", type=float, default=DEFAULT_TARGET_MULTIPLE,
+                        help="volume target as a multiple of the pair's starting quote holding "
+                             f"(default {DEFAULT_TARGET_MULTIPLE:g}); orders are 0.25 %%-1.5 %% of that holding")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"one small file ({QUICK_FILE}, or the embedded market when absent) "
+                             f"and {QUICK_SEEDS} seeds")
+    parser.add_argument("--json", dest="json_file", help="write the rows as a JSON list to this file")
+    options = parser.parse_args(argv)
+
+    from volume_booster import simulation
+    try:
+        styles = parse_styles(options.styles)
+        fee_schedules = parse_fees(options.fees)
+        if options.target <= 0 or not math.isfinite(options.target):
+            raise ValueError(f"--target must be a positive multiple, got {options.target}")
+        seed_count = options.seeds if options.seeds is not None else (QUICK_SEEDS if options.quick else DEFAULT_SEEDS)
+        if seed_count < 1:
+            raise ValueError(f"--seeds must be at least 1, got {seed_count}")
+        profile = simulation.Profile.load()
+        if options.data:
+            files = [pathlib.Path(path) for path in options.data]
+            if options.quick:
+                files = files[:1]
+        elif options.quick:
+            quick = SHARED_DATA / QUICK_FILE
+            if quick.is_file():
+                files = [quick]
+            else:
+                from volume_booster import market
+                print(f"{quick} absent: --quick uses the embedded market", file=sys.stderr)
+                files = [market.default_market_file()]
+        else:
+            files = default_data_files()
+        if not files:
+            raise ValueError("no data file to run on")
+        plans = [plan_data_file(path, profile, options.target) for path in files]
+        _check_settings(plans, styles, profile)
+    except (ValueError, OSError) as err:
+        print(f"volume-booster compare: {err}", file=sys.stderr)
+        return 2
+    seeds = list(range(1, seed_count + 1))
+    total = len(plans) * len(fee_schedules) * len(styles) * len(seeds)
+    print(f"{total} runs: {len(plans)} data file(s) x {len(fee_schedules)} fee schedule(s) x {len(styles)} "
+          f"style(s) x {len(seeds)} seed(s)", file=sys.stderr)
+    started = time.perf_counter()
+    rows = run_compare(plans, styles, fee_schedules, seeds, profile=profile)
+    print(format_report(rows, plans, seeds))
+    print(f"\n{total} runs in {time.perf_counter() - started:.0f} s of wall time")
+    missed = [row for row in rows if not row["target_reached"]]
+    if missed:
+        print(f"warning: {len(missed)} configuration(s) missed the target in some run: their costs are not "
+              "comparable with the others", file=sys.stderr)
+    if options.json_file:
+        pathlib.Path(options.json_file).write_text(json.dumps(rows, indent=2, default=str))
+        print(f"rows written to {options.json_file}")
+    failed = sum(row["errors"] for row in rows) + sum(
+        1 for row in rows for run in row["runs"] if run.get("settings_error"))
+    return 1 if failed else 0
+
+
+def _check_settings(plans, styles, profile):
+    """Every configuration is validated against the settings table before anything runs."""
+    from volume_booster import simulation
+    simulation.import_mode_module()
+    from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+    for plan in plans:
+        for style in styles:
+            try:
+                vb_settings.parse_settings({**profile.mode_settings, **style_settings(plan, style, 1)})
+            except vb_settings.SettingsError as err:
+                raise ValueError(f"{plan.path.name}, style {style}: {err}") from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())
