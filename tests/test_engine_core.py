@@ -1,5 +1,7 @@
 """The Volume Booster inside OctoBot's real backtesting engine (octobot-backtesting importer,
 octobot-trading simulated exchange and trader) on real exchange data from ../shared/data."""
+import json
+
 import pytest
 
 from volume_booster import REPO_ROOT, simulation
@@ -154,3 +156,11 @@ def test_current_state_shows_progress_and_cost(monkeypatch):
     assert f"fees {result.fees:.6f} USDT" in description
     assert "cost so far" in description and "bps" in description
     assert f"{result.fills} fills, 0 open orders" in description
+
+
+def test_a_run_leaves_the_callers_profile_untouched():
+    profile = simulation.Profile.load()
+    before = json.dumps(profile.mode_settings, sort_keys=True)
+    with simulation.quiet_octobot_logs():
+        simulation.run(BTC_USDT, {"volume_target": 1000, "order_type": "market", "random_seed": 3}, profile=profile)
+    assert json.dumps(profile.mode_settings, sort_keys=True) == before

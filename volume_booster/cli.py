@@ -1,5 +1,5 @@
-"""`volume-booster` command line: simulate the mode in OctoBot's backtesting engine, build the
-installable tentacle package."""
+"""`volume-booster` command line: simulate the mode in OctoBot's backtesting engine (report and chart),
+measure what it costs the bot (bench), build the installable tentacle package."""
 import argparse
 import json
 import pathlib
@@ -9,17 +9,8 @@ from volume_booster import REPO_ROOT
 
 
 def _duration(seconds) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h{minutes:02d}m"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s"
+    from volume_booster import report
+    return report.duration(seconds)
 
 
 def _settings_module():
@@ -41,6 +32,9 @@ def simulate(argv) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="override a mode setting, e.g. --set volume_target=20000 (repeatable)")
     parser.add_argument("--json", dest="json_file", help="write the result as JSON to this file")
+    parser.add_argument("--chart", dest="chart_file", metavar="FILE.png",
+                        help="write a PNG chart over simulated time: volume vs target, inventory with its band, "
+                             "fees and net cost")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     options = parser.parse_args(argv)
 
@@ -82,37 +76,26 @@ def simulate(argv) -> int:
     if options.json_file:
         pathlib.Path(options.json_file).write_text(json.dumps(result.to_json_dict(), indent=2, default=str))
         print(f"result written to {options.json_file}")
+    if options.chart_file:
+        from volume_booster import report
+        report.write_chart(result, options.chart_file)
+        print(f"chart written to {options.chart_file}")
     return 0 if result.settings_error is None else 2
 
 
 def format_report(result) -> str:
-    quote = result.symbol.split("/")[1]
-    percent = result.volume / result.target * 100 if result.target else 0
-    reached = f"yes, after {_duration(result.time_to_target_seconds)} simulated" if result.target_reached else "no"
-    lines = [
-        f"Volume Booster simulation: {result.symbol} on {pathlib.Path(result.data).name}",
-        f"  target          {result.target:,.2f} {quote}   reached: {reached}",
-        f"  volume          {result.volume:,.2f} {quote} ({percent:.1f}%), from {result.fills} fills "
-        f"(sum of fills {result.sum_of_fills:,.2f})",
-        f"  orders          created {result.orders_created}, filled {result.orders_filled}, "
-        f"cancelled {result.orders_cancelled}, still open {result.open_orders_left}",
-        f"  fees paid       {result.fees:,.6f} {quote}",
-        f"  simulated time  {_duration(result.simulated_seconds)}",
-        f"  wall time       {result.wall_seconds:.1f} s",
-    ]
-    if result.settings_error:
-        lines.append(f"  NOT STARTED     {result.settings_error}")
-    elif result.stopped_reason:
-        lines.append(f"  stopped         {result.stopped_reason}")
-    return "\n".join(lines)
+    from volume_booster import report
+    return report.format_report(result)
 
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"simulate": simulate, "package": package}
+    commands = {"simulate": simulate, "compare": compare, "package": package, "bench": bench}
     if not argv or argv[0] not in commands:
-        print("usage: volume-booster {simulate,package} [options]\n"
-              "  simulate  run the mode in OctoBot's backtesting engine and report volume, orders, fees\n"
+        print("usage: volume-booster {simulate,compare,bench,package} [options]\n"
+              "  simulate  run the mode in OctoBot's backtesting engine: volume, orders, fees, costs; --chart\n"
+              "  bench     what the booster costs the bot: wall time per order, memory, vs a mode placing none\n"
+              "  compare   run the execution styles and baselines on the same data, several seeds, one table\n"
               "  package   build the installable tentacle package zip into dist/", file=sys.stderr)
         return 2
     return commands[argv[0]](argv[1:])
@@ -121,6 +104,16 @@ def main(argv=None) -> int:
 def package(argv) -> int:
     from volume_booster import package as package_module
     return package_module.main(argv)
+
+
+def bench(argv) -> int:
+    from volume_booster import bench as bench_module
+    return bench_module.main(argv)
+
+
+def compare(argv) -> int:
+    from volume_booster import compare as compare_module
+    return compare_module.main(argv)
 
 
 if __name__ == "__main__":

@@ -103,9 +103,96 @@ class SimulationResult:
     maker_share: float
     # one entry per traded pair (several pairs share the engine): symbol, volume, target, fees, ...
     pairs: list
+    # the engine's time step: the data file's finest time frame (e.g. "1m" -> 60 s)
+    time_frame: typing.Optional[str] = None
+    time_step_seconds: typing.Optional[float] = None
+    # the mode's trades still held in the engine's trade record (OctoBot keeps at most 10,000 recent trades):
+    # sum_of_fills and sum_of_fill_fees only cover these
+    engine_trades_seen: typing.Optional[int] = None
+    # volume, fees, holdings and price over simulated time, sampled at each engine time step (downsampled);
+    # not part of the JSON result
+    timeline: typing.Optional["Timeline"] = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_json_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        return {field.name: copy.deepcopy(getattr(self, field.name)) for field in dataclasses.fields(self)
+                if field.name != "timeline"}
+
+
+@dataclasses.dataclass
+class Timeline:
+    """The traded pair over simulated time, one point per engine time step, kept under 2 x `max_points` points:
+    when full, every other point is dropped and the sampling stride doubles (evenly spaced points).
+
+    A point is (seconds since the start, volume, fees, base holdings, quote holdings, price); holdings are the
+    engine portfolio's totals of the pair's two currencies, the price is the close of the step's candle in the
+    finest time frame. The first point is the starting portfolio at the first price, the last one the final
+    portfolio at the final price (the figures of the result)."""
+    symbol: str
+    start_time: float
+    start_base: float
+    start_quote: float
+    # the mode's inventory band (percentage points) and whether the side policy enforces it
+    inventory_band_pp: typing.Optional[float] = None
+    band_enforced: bool = False
+    max_points: int = 1500
+    points: list = dataclasses.field(default_factory=list)
+    stride: int = 1
+    steps_seen: int = 0
+    # sample number of each kept point
+    _indices: list = dataclasses.field(default_factory=list, repr=False)
+
+    def add(self, point: tuple, force: bool = False) -> None:
+        """Add one sample; kept when its number is a multiple of the stride (or `force`: the start, the end)."""
+        index = self.steps_seen
+        self.steps_seen += 1
+        if not force and index % self.stride:
+            return
+        self.points.append(point)
+        self._indices.append(index)
+        if len(self.points) >= 2 * self.max_points:
+            # every other point of the grid goes: the kept points stay evenly spaced, the start (sample 0) stays
+            self.stride *= 2
+            kept = [(i, p) for i, p in zip(self._indices, self.points) if i % self.stride == 0]
+            self._indices = [i for i, _ in kept]
+            self.points = [p for _, p in kept]
+
+    def column(self, index: int) -> list:
+        return [point[index] for point in self.points]
+
+    @property
+    def seconds(self) -> list:
+        return self.column(0)
+
+    @property
+    def volume(self) -> list:
+        return self.column(1)
+
+    @property
+    def fees(self) -> list:
+        return self.column(2)
+
+    @property
+    def prices(self) -> list:
+        return self.column(5)
+
+    @property
+    def net_cost(self) -> list:
+        """Value of the starting holdings at each point's price minus the value of the holdings then."""
+        return [(self.start_base - base) * price + (self.start_quote - quote)
+                for _, _, _, base, quote, price in self.points]
+
+    @property
+    def base_share_pct(self) -> list:
+        """Share of the pair's value held in base, in %."""
+        return [base * price / (base * price + quote) * 100 if base * price + quote else 0.0
+                for _, _, _, base, quote, price in self.points]
+
+    @property
+    def start_share_pct(self) -> list:
+        """The share the starting base amount makes of the pair's value at each point (both at that price):
+        the mode's inventory drift is the base share minus this, and its band is drawn around it."""
+        return [self.start_base * price / (base * price + quote) * 100 if base * price + quote else 0.0
+                for _, _, _, base, quote, price in self.points]
 
 
 # holdings given to a quote currency the profile's portfolio lacks (about 10,000 USD each in 2024)
@@ -154,19 +241,59 @@ def quiet_octobot_logs(level=logging.ERROR):
         commons_logging.set_global_logger_level(previous, handler_levels=previous_handlers)
 
 
-async def run_simulation(
-    data_file: typing.Union[str, pathlib.Path],
-    overrides: typing.Optional[dict] = None,
-    profile: typing.Optional[Profile] = None,
-    starting_portfolio: typing.Optional[dict] = None,
-    fees: typing.Optional[dict] = None,
-    progress: typing.Optional[typing.Callable[[float], None]] = None,
-    observer: typing.Optional[typing.Callable[[object], None]] = None,
-) -> SimulationResult:
-    """Backtest the mode on `data_file` and return what it did.
+def build_config(profile: Profile, data_file, starting_portfolio: typing.Optional[dict] = None,
+                 fees: typing.Optional[dict] = None) -> dict:
+    """The profile's OctoBot config for a run on `data_file` (starting portfolio completed for its pairs)."""
+    config = copy.deepcopy(profile.config)
+    simulator_config = config["trader-simulator"]
+    simulator_config["starting-portfolio"] = starting_portfolio if starting_portfolio is not None \
+        else portfolio_for_data(simulator_config["starting-portfolio"], datafile.read_info(data_file))
+    if fees is not None:
+        simulator_config["fees"] = fees
+    return config
 
-    `observer(exchange_manager)` is called at each progress poll (tests and reports sample state with it).
-    """
+
+# pause between the end of the data and the engine's stop
+SETTLE_SECONDS = 0.05
+
+
+class EngineRun:
+    """One backtest in OctoBot's engine (IndependentBacktesting), started and running."""
+
+    def __init__(self, backtest, exchange_manager, started: float):
+        self.backtest = backtest
+        self.exchange_manager = exchange_manager
+        # time.perf_counter() before the engine was created: wall times include OctoBot's start-up
+        self.started = started
+
+    async def wait_until_finished(self, progress=None, observer=None, poll_seconds: float = 0.2) -> float:
+        """Wait for the end of the data; returns the wall seconds since the engine was created."""
+        updater = self.backtest.octobot_backtesting.backtesting.time_updater
+        # the wait ends as soon as the engine is done: the wall time is not rounded up to a poll
+        finished = asyncio.ensure_future(updater.finished_event.wait())
+        try:
+            while not self.backtest.has_finished():
+                if progress is not None:
+                    progress(self.backtest.get_progress())
+                if observer is not None:
+                    observer(self.exchange_manager)
+                await asyncio.wait({finished}, timeout=poll_seconds)
+        finally:
+            finished.cancel()
+        wall_seconds = time.perf_counter() - self.started
+        if progress is not None:
+            progress(1.0)
+        # the engine's last data reads finish in the background: stopping it at once can leave a database
+        # request pending when the event loop closes
+        await asyncio.sleep(SETTLE_SECONDS)
+        return wall_seconds
+
+
+@contextlib.asynccontextmanager
+async def engine_run(data_file, config: dict, mode_name: str, mode_settings: dict):
+    """Start a backtest of the trading mode class named `mode_name` (any AbstractTradingMode subclass
+    imported in this process) on a copy of `data_file`; yields an :class:`EngineRun`, stops the engine on
+    exit."""
     import octobot.api.backtesting as octobot_backtesting_api
     import octobot_tentacles_manager.api as tentacles_api
     import octobot_tentacles_manager.configuration as tentacles_configuration
@@ -174,17 +301,9 @@ async def run_simulation(
 
     import_mode_module()
     _ensure_exchange_data_importer()
-    profile = profile or Profile.load()
-    mode_settings = {**profile.mode_settings, **(overrides or {})}
-    config = copy.deepcopy(profile.config)
-    simulator_config = config["trader-simulator"]
-    simulator_config["starting-portfolio"] = starting_portfolio if starting_portfolio is not None \
-        else portfolio_for_data(simulator_config["starting-portfolio"], datafile.read_info(data_file))
-    if fees is not None:
-        simulator_config["fees"] = fees
     setup_config = tentacles_configuration.TentaclesSetupConfiguration()
-    setup_config.tentacles_activation = {"Trading": {MODE_NAME: True}}
-    config_by_tentacle = {MODE_NAME: mode_settings}
+    setup_config.tentacles_activation = {"Trading": {mode_name: True}}
+    config_by_tentacle = {mode_name: mode_settings}
 
     def tentacle_config(_setup_config, klass):
         return copy.deepcopy(config_by_tentacle.get(klass.get_name(), {}))
@@ -209,19 +328,129 @@ async def run_simulation(
                 exchange_manager = trading_api.get_exchange_manager_from_exchange_id(
                     backtest.octobot_backtesting.exchange_manager_ids[0]
                 )
-                while not backtest.has_finished():
-                    if progress is not None:
-                        progress(backtest.get_progress())
-                    if observer is not None:
-                        observer(exchange_manager)
-                    await asyncio.sleep(0.2)
-                if progress is not None:
-                    progress(1.0)
-                wall_seconds = time.perf_counter() - started
-                result = _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_seconds)
+                yield EngineRun(backtest, exchange_manager, started)
             finally:
                 await octobot_backtesting_api.stop_independent_backtesting(backtest)
+
+
+async def run_simulation(
+    data_file: typing.Union[str, pathlib.Path],
+    overrides: typing.Optional[dict] = None,
+    profile: typing.Optional[Profile] = None,
+    starting_portfolio: typing.Optional[dict] = None,
+    fees: typing.Optional[dict] = None,
+    progress: typing.Optional[typing.Callable[[float], None]] = None,
+    observer: typing.Optional[typing.Callable[[object], None]] = None,
+    on_finished: typing.Optional[typing.Callable[[object], None]] = None,
+    timeline: bool = True,
+    max_timeline_points: int = 1500,
+) -> SimulationResult:
+    """Backtest the mode on `data_file` and return what it did.
+
+    `observer(exchange_manager)` is called at each progress poll (tests and reports sample state with it);
+    `on_finished(exchange_manager)` once when the data is played, before the engine stops (its state is then
+    final). With `timeline`, the pair's volume, fees, holdings and price are sampled at each engine time step
+    into `result.timeline`.
+    """
+    profile = profile or Profile.load()
+    # deep copy: the mode regroups its settings in place, which must never reach the caller's profile
+    mode_settings = copy.deepcopy({**profile.mode_settings, **(overrides or {})})
+    config = build_config(profile, data_file, starting_portfolio, fees)
+    info = datafile.read_info(data_file)
+    async with engine_run(data_file, config, MODE_NAME, mode_settings) as run:
+        exchange_manager = run.exchange_manager
+        sampler = await _TimelineSampler.register(
+            exchange_manager, info, backtest_start_time(run.backtest, exchange_manager),
+            config["trader-simulator"]["starting-portfolio"], max_timeline_points,
+        ) if timeline else None
+        wall_seconds = await run.wait_until_finished(progress, observer)
+        if on_finished is not None:
+            on_finished(exchange_manager)
+        result = _collect_result(exchange_manager, run.backtest, data_file, mode_settings, wall_seconds)
+        result.time_frame = info.finest_time_frame
+        result.time_step_seconds = float(datafile.time_frame_seconds(info.finest_time_frame))
+        if sampler is not None:
+            result.timeline = sampler.finish(result)
     return result
+
+
+class _TimelineSampler:
+    """Samples the traded pair at each engine time step, from an extra consumer of the exchange's OHLCV
+    channel (the candles of the finest time frame are the engine's heartbeat)."""
+
+    def __init__(self, exchange_manager, timeline: Timeline, base: str, quote: str):
+        self.exchange_manager = exchange_manager
+        self.timeline = timeline
+        self.base = base
+        self.quote = quote
+        self.portfolio = exchange_manager.exchange_personal_data.portfolio_manager.portfolio
+        self.booster = exchange_manager.trading_modes[0].get_booster()
+
+    @classmethod
+    async def register(cls, exchange_manager, info, start_time: float, starting_portfolio: dict,
+                       max_points: int) -> "_TimelineSampler":
+        import async_channel.enums as channel_enums
+        import octobot_commons.channels_name as channels_name
+        import octobot_trading.exchange_channel as exchange_channel
+
+        symbol = exchange_manager.trading_modes[0].symbol
+        base, quote = symbol.split("/")
+        # what the engine was given (its own origin portfolio is only set once prices are known)
+        origin = _as_floats(starting_portfolio)
+        timeline = Timeline(symbol=symbol, start_time=float(start_time), start_base=origin.get(base, 0.0),
+                            start_quote=origin.get(quote, 0.0), max_points=max_points)
+        timeline.add((0.0, 0.0, 0.0, timeline.start_base, timeline.start_quote,
+                      float(info.first_close.get(symbol, 0.0))), force=True)
+        sampler = cls(exchange_manager, timeline, base, quote)
+        # same priority level as the trading mode's own candle consumer, registered after it: within a time
+        # step the mode acts first, then the sample is taken
+        await exchange_channel.get_chan(
+            channels_name.OctoBotTradingChannelsName.OHLCV_CHANNEL.value, exchange_manager.id
+        ).new_consumer(
+            sampler.on_candle,
+            symbol=symbol,
+            time_frame=_min_time_frame(exchange_manager).value,
+            priority_level=channel_enums.ChannelConsumerPriorityLevels.MEDIUM.value,
+        )
+        return sampler
+
+    async def on_candle(self, exchange: str, exchange_id: str, cryptocurrency: str, symbol: str,
+                        time_frame: str, candle):
+        try:
+            price = float(candle[4])
+        except (TypeError, IndexError, KeyError):
+            return
+        self.timeline.add(self._point(self.exchange_manager.exchange.get_exchange_current_time(), price))
+
+    def _point(self, now: float, price: float) -> tuple:
+        ledger = self.booster.ledger if self.booster is not None else None
+        return (
+            float(now - self.timeline.start_time),
+            float(ledger.volume) if ledger else 0.0,
+            float(ledger.fees) if ledger else 0.0,
+            float(self.portfolio.get_currency_portfolio(self.base).total),
+            float(self.portfolio.get_currency_portfolio(self.quote).total),
+            price,
+        )
+
+    def finish(self, result: SimulationResult) -> Timeline:
+        """The final state (the result's figures) as the last point."""
+        self.timeline.add(self._point(self.timeline.start_time + result.simulated_seconds, result.last_price),
+                          force=True)
+        settings = self.booster.settings if self.booster is not None else None
+        if settings is not None:
+            self.timeline.inventory_band_pp = float(settings.inventory_band_pp)
+            self.timeline.band_enforced = settings.side_policy == "balanced"
+        return self.timeline
+
+
+def backtest_start_time(backtest, exchange_manager) -> float:
+    """The first timestamp of the backtest (the engine's time manager), else the exchange's time now."""
+    backtesting = backtest.octobot_backtesting.backtesting
+    time_manager = backtesting.time_manager if backtesting else None
+    if time_manager and time_manager.starting_timestamp:
+        return time_manager.starting_timestamp
+    return exchange_manager.exchange.get_exchange_current_time()
 
 
 def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_seconds) -> SimulationResult:
@@ -295,6 +524,7 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
         fill_ratio=ledger.orders_filled / ledger.orders_created if ledger and ledger.orders_created else 0.0,
         maker_share=float(ledger.maker_volume / ledger.volume) if ledger and ledger.volume else 0.0,
         pairs=pairs,
+        engine_trades_seen=len(own_trades),
     )
 
 

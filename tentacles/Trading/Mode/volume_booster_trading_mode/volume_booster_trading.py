@@ -563,6 +563,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         elif order.is_filled():
             self.ledger.orders_filled += 1
             self._journal("order_closed", id=order.order_id, how="filled")
+            _forget_order_loggers(order)
 
     def _reconcile_ambiguous_attempt(self, now: float) -> bool:
         """True when trading may go on: the order of a failed-but-maybe-done create was found and adopted, or
