@@ -14,6 +14,7 @@ import decimal
 import inspect
 import logging as std_logging
 import os
+import re
 import typing
 import random
 import zlib
@@ -46,6 +47,8 @@ STOP_STEP_TIMEOUT = 30
 AMBIGUOUS_CREATE_WAIT_SECONDS = 60
 # own order ids kept in the state file beyond the open ones
 OWN_IDS_KEPT = 20000
+# closed own orders whose OctoBot loggers are looked for at each step
+CLOSED_IDS_PURGED = 200
 ORDER_DATA_TIMEOUT = 30
 # a stalled loop (e.g. a suspended host) does not try to catch up more than this much schedule
 MAX_SCHEDULE_LAG_SECONDS = 3600
@@ -201,6 +204,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         # the most recent own ids, in creation order (what the state file keeps)
         self._recent_own_ids = collections.deque(maxlen=OWN_IDS_KEPT)
         self._open_orders = {}
+        # recently closed own orders whose OctoBot loggers are dropped at each step
+        self._closed_order_ids = collections.deque(maxlen=CLOSED_IDS_PURGED)
         # after a restart: own orders that were open when the mode stopped (closed ones are accounted at start)
         self._open_at_stop = set()
         self._last_scanned_trade_id = None
@@ -307,6 +312,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             self._refresh_open_orders()
             for order in self._own_open_orders_on_exchange():
                 await self._cancel(order, "stopping")
+        _purge_order_loggers(set(self._closed_order_ids))
         if self.journal is not None:
             self._compact_journal()
             self.journal.close()
@@ -337,6 +343,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
 
     # ----- one step of the loop -----
     async def _step(self) -> None:
+        _purge_order_loggers(set(self._closed_order_ids))
         if self.trading_mode.raw_settings != self._raw_settings_seen:
             self._apply_settings(self.trading_mode.raw_settings)
         self.collect_fills()
@@ -563,7 +570,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         elif order.is_filled():
             self.ledger.orders_filled += 1
             self._journal("order_closed", id=order.order_id, how="filled")
-            _forget_order_loggers(order)
+            self._closed_order_ids.append(order.order_id)
 
     def _reconcile_ambiguous_attempt(self, now: float) -> bool:
         """True when trading may go on: the order of a failed-but-maybe-done create was found and adopted, or
@@ -661,7 +668,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if cancelled:
             self.ledger.orders_cancelled += 1
             self._open_orders.pop(order.order_id, None)
-            _forget_order_loggers(order)
+            self._closed_order_ids.append(order.order_id)
             self._journal("order_closed", id=order.order_id, how="cancelled")
             self.logger.debug(f"Cancelled {order.side.value} order {order.order_id} ({reason})")
         # an order that filled while being cancelled is counted from its trades
@@ -889,12 +896,12 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                 self.ledger.orders_filled += 1
                 del self._open_orders[order_id]
                 self._journal("order_closed", id=order_id, how="filled")
-                _forget_order_loggers(order)
+                self._closed_order_ids.append(order.order_id)
             elif order.is_closed() or order.is_cancelled():
                 # our own cancels leave _open_orders when they succeed: this one was closed by the exchange
                 del self._open_orders[order_id]
                 self._count_exchange_expiry(order)
-                _forget_order_loggers(order)
+                self._closed_order_ids.append(order.order_id)
 
     def _count_exchange_expiry(self, order) -> None:
         """An order closed by the exchange without a fill and without our cancel."""
@@ -956,28 +963,21 @@ def _price_tick(symbol_market) -> decimal.Decimal:
         return trading_constants.ZERO
 
 
-def _order_logger_names(order) -> list:
-    name = order.get_logger_name()
-    return [name, *(f"[{state}] {name}" for state in _ORDER_STATE_NAMES)]
+_ORDER_LOGGER_ID = re.compile(r"\| (\S+) \[exchange id")
 
 
-def _forget_order_loggers(order) -> None:
+def _purge_order_loggers(order_ids) -> None:
     """OctoBot names a logger after each order and each of its states; Python's logging keeps them for ever.
-    Dropping those of the mode's closed orders keeps memory flat over runs of many thousand orders."""
+    Dropping those of the mode's closed orders keeps memory flat over runs of many thousand orders. Some are
+    only created after the order closed (when the engine processes its fill), hence a purge at every step over
+    the recently closed orders."""
+    if not order_ids:
+        return
     registry = std_logging.Logger.manager.loggerDict
-    for name in _order_logger_names(order):
-        registry.pop(name, None)
-
-
-def _subclass_names(klass) -> set:
-    names = set()
-    for subclass in klass.__subclasses__():
-        names.add(subclass.__name__)
-        names |= _subclass_names(subclass)
-    return names
-
-
-_ORDER_STATE_NAMES = sorted(_subclass_names(trading_personal_data.OrderState))
+    for name in list(registry):
+        match = _ORDER_LOGGER_ID.search(name) if "exchange id" in name else None
+        if match is not None and match.group(1) in order_ids:
+            del registry[name]
 
 
 class _AmbiguousCreate(Exception):
