@@ -755,6 +755,22 @@ def test_invalid_configuration_places_no_order_names_the_setting_and_fixing_it_r
     _assert_accounting_exact(booster, recorder)
 
 
+def _run_resting_orders_with_hook(data_file, hook, errors):
+    """A long run of resting limit orders on `data_file` with `hook` called at each engine step; returns the
+    engine recorder, the step records, the cancels, the result and the final state."""
+    with pytest.MonkeyPatch.context() as patcher:
+        recorder = EngineRecorder(patcher)
+        steps = StepRecorder(patcher)
+        cancelled = _record_cancels(patcher)
+        _patch_engine_hook(patcher, hook, errors)
+        result, final = _run(data_file, dict(
+            volume_target=10 ** 7, order_type="limit", price_offset_percent=0.3, min_interval_seconds=20,
+            max_interval_seconds=60, limit_order_timeout_seconds=3600, max_open_orders=10,
+        ), observer=lambda exchange_manager: recorder.sample_rss())
+        recorder.rss_end = final.rss
+    return recorder, steps, cancelled, result, final
+
+
 def test_runtime_invalid_settings_cancel_own_orders_place_none_until_fixed(shared_data):
     data_file = shared_data / BTC_USDT_FILE
     errors, seen = [], {}
@@ -776,16 +792,7 @@ def test_runtime_invalid_settings_cancel_own_orders_place_none_until_fixed(share
             seen["fixed"] = now
             trading_mode.raw_settings["max_buy_amount"] = 150
 
-    with pytest.MonkeyPatch.context() as patcher:
-        recorder = EngineRecorder(patcher)
-        steps = StepRecorder(patcher)
-        cancelled = _record_cancels(patcher)
-        _patch_engine_hook(patcher, hook, errors)
-        result, final = _run(data_file, dict(
-            volume_target=10 ** 7, order_type="limit", price_offset_percent=0.3, min_interval_seconds=20,
-            max_interval_seconds=60, limit_order_timeout_seconds=3600, max_open_orders=10,
-        ), observer=lambda exchange_manager: recorder.sample_rss())
-        recorder.rss_end = final.rss
+    recorder, steps, cancelled, result, final = _run_resting_orders_with_hook(data_file, hook, errors)
     booster = final.booster
     broken_steps = _steps_between(steps.records, seen.get("broken", float("inf")), seen.get("fixed"))
     fixed_steps = _steps_between(steps.records, seen.get("fixed", float("inf")))
@@ -897,16 +904,7 @@ def test_disable_cancels_own_orders_within_one_step_spares_manual_orders_and_ena
             seen["state_while_disabled"] = trading_mode.get_current_state()[0]
             trading_mode.raw_settings["enabled"] = True
 
-    with pytest.MonkeyPatch.context() as patcher:
-        recorder = EngineRecorder(patcher)
-        steps = StepRecorder(patcher)
-        cancelled = _record_cancels(patcher)
-        _patch_engine_hook(patcher, hook, errors)
-        result, final = _run(data_file, dict(
-            volume_target=10 ** 7, order_type="limit", price_offset_percent=0.3, min_interval_seconds=20,
-            max_interval_seconds=60, limit_order_timeout_seconds=3600, max_open_orders=10,
-        ), observer=lambda exchange_manager: recorder.sample_rss())
-        recorder.rss_end = final.rss
+    recorder, steps, cancelled, result, final = _run_resting_orders_with_hook(data_file, hook, errors)
     booster = final.booster
     disabled_steps = _steps_between(steps.records, seen.get("disabled", float("inf")), seen.get("enabled"))
     enabled_steps = _steps_between(steps.records, seen.get("enabled", float("inf")))
