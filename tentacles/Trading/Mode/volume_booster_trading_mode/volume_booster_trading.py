@@ -529,21 +529,10 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                                                            market.own_lowest_sell):
             self._note_skip(f"{plan.side} at {order_price} (after price precision) would match an own order")
             return
-        order = trading_personal_data.create_order_instance(
-            trader=exchange_manager.trader,
-            order_type=order_type,
-            symbol=self.symbol,
-            current_price=market.price,
-            quantity=order_quantity,
-            price=order_price,
-            tag=ORDER_TAG,
-        )
-        params = vb_exchange_rules.order_params(
-            exchange_manager.exchange_name, resting=self.settings.order_type == vb_settings.MAKER
-        )
         attempt_time = self.clock.now()
         try:
-            created = await self._guarded("create", self.trading_mode.create_order(order, params=params or None))
+            created = await self._submit_order(order_type, order_quantity, order_price, market.price,
+                                               resting=self.settings.order_type == vb_settings.MAKER)
         except _AmbiguousCreate:
             # the exchange may have created it: look for it before placing anything else
             self._ambiguous_attempt = {"side": side.value, "quantity": order_quantity, "price": order_price,
@@ -554,6 +543,22 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             return
         self._last_skip_reason = None
         self._register_order(created)
+
+    async def _submit_order(self, order_type, quantity, price, current_price, resting: bool):
+        """Create one order of this mode: tagged as its own, with the exchange's self-trade-prevention (and, when
+        resting as maker, post-only) parameters. None when the request failed; raises _AmbiguousCreate when the
+        exchange may have created it anyway."""
+        order = trading_personal_data.create_order_instance(
+            trader=self.exchange_manager.trader,
+            order_type=order_type,
+            symbol=self.symbol,
+            current_price=current_price,
+            quantity=quantity,
+            price=price,
+            tag=ORDER_TAG,
+        )
+        params = vb_exchange_rules.order_params(self.exchange_manager.exchange_name, resting=resting)
+        return await self._guarded("create", self.trading_mode.create_order(order, params=params or None))
 
     def _register_order(self, order) -> None:
         self.ledger.orders_created += 1
@@ -640,9 +645,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
     def _at_least_exchange_minimum(self, quantity, price, symbol_market):
         """The last order of a run may be smaller than what the exchange accepts: raise it to the minimum
         (it then ends slightly above the target, never more than one order above)."""
-        minimal_quantity = trading_personal_data.get_minimal_order_amount(symbol_market)
-        minimal_cost = decimal.Decimal(str(trading_personal_data.get_minimal_order_cost(symbol_market, price) or 0))
-        floor = max(minimal_quantity, minimal_cost / price if price else trading_constants.ZERO)
+        floor = self._minimal_order_quote(symbol_market, price) / price if price \
+            else trading_personal_data.get_minimal_order_amount(symbol_market)
         if quantity < floor:
             raised = floor * decimal.Decimal("1.001")
             self.logger.warning(f"Order size {quantity} {self.base} is below the exchange minimum: raised to {raised}")
@@ -721,18 +725,9 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if not details:
             return
         order_quantity, order_price = details[0]
-        order = trading_personal_data.create_order_instance(
-            trader=self.exchange_manager.trader,
-            order_type=_ORDER_TYPES[(side, False)],
-            symbol=self.symbol,
-            current_price=price,
-            quantity=order_quantity,
-            price=order_price,
-            tag=ORDER_TAG,
-        )
-        params = vb_exchange_rules.order_params(self.exchange_manager.exchange_name, resting=False)
         try:
-            created = await self._guarded("create", self.trading_mode.create_order(order, params=params or None))
+            created = await self._submit_order(_ORDER_TYPES[(side, False)], order_quantity, order_price, price,
+                                               resting=False)
         except _AmbiguousCreate:
             return
         if created is not None:
