@@ -189,6 +189,7 @@ def run_recorded(data_file, overrides, starting_portfolio=None, before_place=Non
         recording.plans.append({
             "symbol": consumer.symbol if consumer is not None else None,
             "t": progress.now, "net_cost": progress.net_cost, "price": market.price, "outcome": outcome,
+            "pending": progress.pending,
             "portfolio": _portfolio(exchange_manager) if exchange_manager else None,
             # the trades the engine already had when this decision was taken
             "trade_ids": set(exchange_manager.exchange_personal_data.trades_manager.trades)
@@ -452,6 +453,25 @@ def test_both_sides_occur_inside_the_band(band_runs):
     assert sides["buy"] >= 5 and sides["sell"] >= 5, sides
 
 
+@pytest.mark.parametrize("order_type", ["limit", "maker"])
+def test_resting_orders_never_carry_the_inventory_past_the_band(order_type):
+    """With many resting orders on both sides, the fills of one side alone (the market falling through the
+    buys while the sells wait) must not take the real holdings out of the band: checked at every engine step."""
+    band = 2.0
+    result = simulation.run(BTC_USDT, {
+        "order_type": order_type, "side_policy": "balanced", "inventory_band_pp": band, "max_open_orders": 10,
+        "volume_target": 12000, "random_seed": 3, "price_offset_percent": 0.1,
+        "limit_order_timeout_seconds": 1800, **DEFAULT_AMOUNTS})
+    timeline = result.timeline
+    # one point per 1m candle of the file: no step is left out of the check
+    assert len(timeline.points) >= 490
+    drifts = [share - start for share, start in zip(timeline.base_share_pct, timeline.start_share_pct)]
+    assert max(abs(drift) for drift in drifts) <= band + 0.01, max(drifts, key=abs)
+    # the band was really used (the scenario reaches its edge), and the run still traded its volume
+    assert max(abs(drift) for drift in drifts) >= band / 2
+    assert result.orders_filled >= 30 and result.volume >= 3000
+
+
 # ======================================================================= 3. self-trade prevention
 
 @pytest.fixture(scope="module")
@@ -651,11 +671,11 @@ def _flattening(run, stop, start):
 
 @pytest.mark.parametrize("budget_run", STYLES, indirect=True)
 def test_budget_stops_the_mode_before_the_cost_exceeds_max_cost(budget_run):
-    """The mode's check, for the holdings H_c and price P_c of the last decision that passed it, reserves one
-    order's fee and the fee of flattening the inventory X_c (the larger of: with or without its own open
-    orders filled):
+    """The mode's check, for the holdings H_c and price P_c of the last decision that passed it, reserves the
+    fees of its open orders and of one more order, and the fee of flattening the inventory X_c (the largest
+    of: none, all, or one side of its open orders filled):
 
-        C(H_c, P_c) + max_order * fee + |X_c| * P_c * taker_fee <= max_cost
+        C(H_c, P_c) + (max_order + open orders' quote) * fee + |X_c| * P_c * taker_fee <= max_cost
 
     At the stop it cancels its orders and flattens the inventory with one market order. With S the starting
     holdings and C(H, P) = (S_base - H_base) * P + S_quote - H_quote, the cost at the stop is
@@ -663,7 +683,8 @@ def test_budget_stops_the_mode_before_the_cost_exceeds_max_cost(budget_run):
     effects), so:
 
         C(E, P_s) <= max_cost + |S_base - H_c,base| * |P_s - P_c| + sum q * |p - P_s|
-                     + (fees after the check - max_order * fee - flattening fee) when positive."""
+                     + (fees after the check - (max_order + open orders' quote) * fee - flattening fee)
+                     when positive."""
     run = budget_run
     start, stop, check = _budget_figures(run)
     assert run.result.stopped_reason.startswith("budget reached")
@@ -672,13 +693,16 @@ def test_budget_stops_the_mode_before_the_cost_exceeds_max_cost(budget_run):
     assert check["net_cost"] == pytest.approx(_cost(start, check["portfolio"], "BTC", "USDT", check["price"]),
                                               abs=D("1e-9"))
     one_order_fee = MAX_ORDER * FEE_RATE
-    assert _cost(start, check["portfolio"], "BTC", "USDT", check["price"]) + one_order_fee <= MAX_COST
+    open_at_check_fee = check["pending"] * FEE_RATE
+    assert _cost(start, check["portfolio"], "BTC", "USDT", check["price"]) + one_order_fee + open_at_check_fee \
+        <= MAX_COST
     after = [trade for trade in run.trades if trade["id"] not in check["trade_ids"]]
     flattening_orders, flattening_trades = _flattening(run, stop, start)
     flattening_fee = sum((_fee_in_quote(trade, "USDT") for trade in flattening_trades), ZERO)
-    # besides the flattening, the fills after the check pay at most one order's fee
+    # besides the flattening, the fills after the check pay at most the fees of the orders open at the check
+    # and of one more order
     assert sum((_fee_in_quote(trade, "USDT") for trade in after if trade not in flattening_trades), ZERO) \
-        <= one_order_fee
+        <= one_order_fee + open_at_check_fee
     inventory_effect = abs(start["BTC"] - check["portfolio"]["BTC"][0]) * abs(stop["mark"] - check["price"])
     fills_effect = sum((trade["qty"] * abs(trade["price"] - stop["mark"]) for trade in after), ZERO)
     cost_at_stop = _cost(start, stop["portfolio"], "BTC", "USDT", stop["mark"])

@@ -2,7 +2,8 @@
 decision, from the settings, the progress so far, a market snapshot and a seeded random generator.
 
 - Side: `balanced` keeps the pair's base share of value within the inventory band around its share at
-  start (both valued at the current price, so only trading moves it); inside the band the side is random.
+  start (both valued at the current price, so only trading moves it), even if every open order of one side
+  fills and none of the other; inside the band the side is random.
   `random` flips a coin; `alternating` alternates. A side without funds falls back to the other one.
 - Price: `market` takes the reference price; `limit` rests at an offset; `maker` joins the best bid /
   ask when an order book is known, else rests a small offset from the mark price.
@@ -47,11 +48,26 @@ class MarketSnapshot:
     # the smallest order the exchange accepts (quote) and the taker fee rate (to price a flattening order)
     min_order_quote: decimal.Decimal = ZERO
     taker_fee_rate: decimal.Decimal = ZERO
-    # base held above the pair's starting holdings (negative: below), the base the mode's open orders
-    # would add once filled (buys minus sells), and the pair's value in quote
+    # base held above the pair's starting holdings (negative: below), the base still to fill in the mode's
+    # open buys and in its open sells, and the pair's value in quote
     base_excess: typing.Optional[decimal.Decimal] = None
-    pending_base: decimal.Decimal = ZERO
+    pending_buy_base: decimal.Decimal = ZERO
+    pending_sell_base: decimal.Decimal = ZERO
     pair_value: typing.Optional[decimal.Decimal] = None
+
+    @property
+    def pending_base(self) -> decimal.Decimal:
+        """The base the mode's open orders would add once all filled (buys minus sells)."""
+        return self.pending_buy_base - self.pending_sell_base
+
+    def worst_drift_pp(self, side: str, extra_quote: decimal.Decimal = ZERO) -> decimal.Decimal:
+        """The drift if every open order of `side` filled and none of the other side, plus an order of
+        `extra_quote` on that side: the farthest the inventory can go that way before the next decision."""
+        if side == BUY:
+            value = (self.base_excess + self.pending_buy_base) * self.price + extra_quote
+        else:
+            value = (self.base_excess - self.pending_sell_base) * self.price - extra_quote
+        return value / self.pair_value * HUNDRED
 
     @property
     def projected_base_excess(self) -> typing.Optional[decimal.Decimal]:
@@ -138,21 +154,26 @@ class Planner:
         """Fee of the market order that brings the inventory back to its start when the budget stops the mode."""
         if market.base_excess is None:
             return ZERO
-        # open orders are cancelled at the stop: flatten whichever is larger, with or without them filled
-        excess = max(abs(market.base_excess), abs(market.projected_base_excess))
+        # open orders are cancelled at the stop, some of them may fill first: flatten the largest inventory
+        # among none, all, or only one side of them filled
+        excess = max(abs(market.base_excess), abs(market.projected_base_excess),
+                     abs(market.base_excess + market.pending_buy_base),
+                     abs(market.base_excess - market.pending_sell_base))
         return excess * market.price * market.taker_fee_rate
 
-    def max_order_cost(self, fee_rate: decimal.Decimal) -> decimal.Decimal:
-        """The most one order may add to the cost: its fee (the backtest has no spread to pay)."""
-        return self.settings.max_order_amount * fee_rate
+    def max_order_cost(self, fee_rate: decimal.Decimal, pending: decimal.Decimal = ZERO) -> decimal.Decimal:
+        """The most the next order and the `pending` quote of open orders may add to the cost if they all
+        fill: their fees (the backtest has no spread to pay)."""
+        return (self.settings.max_order_amount + pending) * fee_rate
 
     # ----- the next order -----
     def plan(self, progress: Progress, market: MarketSnapshot) -> typing.Union[OrderPlan, Skip]:
         settings = self.settings
         if settings.max_cost:
-            next_cost = self.max_order_cost(market.fee_rate) + self.flattening_cost(market)
+            next_cost = self.max_order_cost(market.fee_rate, progress.pending) + self.flattening_cost(market)
             if progress.net_cost + next_cost > settings.max_cost:
-                return Skip(f"budget reached: cost {progress.net_cost:.6f} + next order and flattening up to "
+                return Skip(f"budget reached: cost {progress.net_cost:.6f} + open orders, next order and "
+                            f"flattening up to "
                             f"{next_cost:.6f} > max_cost {settings.max_cost}", final=True)
         uncovered = settings.volume_target - progress.volume - progress.pending
         if uncovered <= ZERO:
@@ -165,8 +186,12 @@ class Planner:
             uncovered = min(uncovered, today_left)
         if market.price <= ZERO:
             return Skip("no market price yet")
+        sides = self._side_order(market, progress)
+        if not sides:
+            return Skip(f"waiting for open orders: one more order on either side could carry the inventory "
+                        f"past the {self.settings.inventory_band_pp} pp band")
         reasons = []
-        for side in self._side_order(market, progress):
+        for side in sides:
             candidate = self._plan_side(side, uncovered, market)
             if isinstance(candidate, OrderPlan):
                 self.last_side = side
@@ -210,18 +235,26 @@ class Planner:
             first = self._coin()
         sides = (first, SELL if first == BUY else BUY)
         if self.settings.side_policy == settings_module.BALANCED and market.pair_value \
-                and market.projected_base_excess is not None:
+                and market.base_excess is not None:
             # inside the band the side is random, among the sides whose order keeps the inventory inside it
+            # whatever fills first (every open order of that side, none of the other, plus the largest order)
             kept = tuple(side for side in sides if self._stays_in_band(side, market))
-            return kept or sides
+            if kept:
+                return kept
+            if market.pending_buy_base or market.pending_sell_base:
+                # the open orders already use the band's room: wait for them to fill or to be cancelled
+                return ()
+            # a band narrower than one order: the side that brings the inventory back, if any
+            drift = market.inventory_drift_pp
+            if drift:
+                return (SELL if drift > 0 else BUY,)
         return sides
 
     def _stays_in_band(self, side: str, market: MarketSnapshot) -> bool:
-        low, high = self.settings.amount_range(side)
-        mean_order = (low + high) / 2
-        signed = mean_order if side == BUY else -mean_order
-        drift_after = (market.projected_base_excess * market.price + signed) / market.pair_value * HUNDRED
-        return abs(drift_after) <= self.settings.inventory_band_pp
+        _, largest = self.settings.amount_range(side)
+        worst = market.worst_drift_pp(side, largest)
+        band = self.settings.inventory_band_pp
+        return worst <= band if side == BUY else worst >= -band
 
     def _coin(self) -> str:
         return BUY if self.rng.random() < 0.5 else SELL

@@ -435,9 +435,9 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             min_order_quote=self._minimal_order_quote(symbol_market, price),
             taker_fee_rate=self._fee_rate(maker=False),
             base_excess=self.ledger.base_delta,
-            pending_base=sum(((o.origin_quantity - o.filled_quantity)
-                              * (1 if o.side is trading_enums.TradeOrderSide.BUY else -1)
-                              for o in self._open_orders.values()), trading_constants.ZERO),
+            pending_buy_base=sum((o.origin_quantity - o.filled_quantity for o in self._open_orders.values()
+                                  if o.side is trading_enums.TradeOrderSide.BUY), trading_constants.ZERO),
+            pending_sell_base=locked_base,
             pair_value=holdings_base * price + holdings_quote,
         )
 

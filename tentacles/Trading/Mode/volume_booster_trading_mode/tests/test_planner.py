@@ -95,3 +95,50 @@ def test_resting_prices_stay_one_tick_away_when_the_offset_is_smaller_than_a_tic
         plan = planner.plan(vb_planner.Progress(D(0)), snapshot)
         prices[plan.side] = plan.price
     assert prices["buy"] <= D("0.00002343") and prices["sell"] >= D("0.00002345")
+
+
+def _band_market(excess_base, buys_base="0", sells_base="0"):
+    # pair worth 20,000 quote at price 100: 1 pp of band is 200 quote, i.e. 2 base
+    return market(base="100", quote="10000", base_excess=D(excess_base), pending_buy_base=D(buys_base),
+                  pending_sell_base=D(sells_base), pair_value=D(20000))
+
+
+def test_band_counts_every_open_order_of_a_side_filling_alone():
+    planner = make(order_type="limit", side_policy="balanced", inventory_band_pp=5, volume_target=1e9,
+                   min_buy_amount=100, max_buy_amount=150, min_sell_amount=100, max_sell_amount=150)
+    progress = vb_planner.Progress(D(0))
+    # with all open orders filled the inventory is well inside the band (+2.3 pp), but the buys alone
+    # (8.6 base = 4.3 pp) plus a buy of up to 150 quote (0.75 pp) could pass 5 pp
+    crowded = _band_market("0", buys_base="8.6", sells_base="4")
+    assert crowded.inventory_drift_pp == D("2.3")
+    assert {planner.plan(progress, crowded).side for _ in range(100)} == {"sell"}
+    # with the sells also able to take it 4.5 pp the other way, one more sell could pass -5 pp too: no room
+    # on either side, so the mode waits for its open orders instead of stepping out of the band
+    skip = planner.plan(progress, _band_market("0", buys_base="8.6", sells_base="9"))
+    assert isinstance(skip, vb_planner.Skip) and not skip.final and "5.0 pp band" in skip.reason
+    # with room on both sides both happen, and no order lets one side's fills carry it past the band
+    roomy = _band_market("1", buys_base="2", sells_base="2")
+    sides = {planner.plan(progress, roomy).side for _ in range(200)}
+    assert sides == {"buy", "sell"}
+    for side in ("buy", "sell"):
+        assert abs(roomy.worst_drift_pp(side, D(150))) <= 5
+
+
+def test_band_narrower_than_one_order_still_trades_back_toward_the_start():
+    planner = make(order_type="market", side_policy="balanced", inventory_band_pp=0.5, volume_target=1e9,
+                   min_buy_amount=100, max_buy_amount=150, min_sell_amount=100, max_sell_amount=150)
+    progress = vb_planner.Progress(D(0))
+    assert {planner.plan(progress, _band_market("0.5")).side for _ in range(50)} == {"sell"}
+    assert {planner.plan(progress, _band_market("-0.5")).side for _ in range(50)} == {"buy"}
+    assert {planner.plan(progress, _band_market("0")).side for _ in range(100)} == {"buy", "sell"}
+
+
+def test_budget_reserves_the_fees_of_open_orders_that_may_still_fill():
+    planner = make(order_type="limit", max_cost=10, volume_target=1e9, min_buy_amount=100, max_buy_amount=150,
+                   min_sell_amount=100, max_sell_amount=150)
+    snapshot = market(fee_rate=D("0.001"))
+    # 9.5 spent + one more order's fee (0.15) fits the budget
+    assert isinstance(planner.plan(vb_planner.Progress(D(0), net_cost=D("9.5")), snapshot), vb_planner.OrderPlan)
+    # with 400 quote of open orders that may all fill first, their 0.4 fee does not: the mode stops
+    skip = planner.plan(vb_planner.Progress(D(0), pending=D(400), net_cost=D("9.5")), snapshot)
+    assert isinstance(skip, vb_planner.Skip) and skip.final and "budget reached" in skip.reason

@@ -122,7 +122,8 @@ def random_situation(rng):
         best_ask=ask,
         price_tick=tick,
         base_excess=base_excess,
-        pending_base=D(0) if not own_orders else scale * D(str(round(rng.uniform(-0.3, 0.3), 8))) / price,
+        pending_buy_base=D(0) if not buys else scale * D(str(round(rng.uniform(0, 0.3), 8))) / price,
+        pending_sell_base=D(0) if not sells else scale * D(str(round(rng.uniform(0, 0.3), 8))) / price,
         pair_value=pair_value,
     )
     target = settings.volume_target
