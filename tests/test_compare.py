@@ -77,18 +77,22 @@ def test_default_files_are_the_1m_ones_and_absent_ones_are_reported(shared_data,
         assert f"skipped {name}: absent" in text
 
 
-def _run(seed, bps, drift=0.0, reached=True):
+def _run(seed, bps, drift=0.0, reached=True, peak=None, band=5.0):
     return {"seed": seed, "volume": 100.0 + seed, "target_reached": reached, "time_to_target_seconds": 60.0 * seed,
-            "fees": 0.1, "net_cost": bps / 100, "net_cost_bps": bps, "inventory_drift_pp": drift}
+            "fees": 0.1, "net_cost": bps / 100, "net_cost_bps": bps, "inventory_drift_pp": drift,
+            "peak_inventory_drift_pp": abs(drift) if peak is None else peak,
+            "effective_settings": {"inventory_band_pp": band}}
 
 
-def _row(style, bps_values, drifts=None, reached=True):
+def _row(style, bps_values, drifts=None, reached=True, peaks=None, band=5.0):
     plan = compare.DataPlan(path=compare.SHARED_DATA / "x.data", exchange="binance", symbol="BTC/USDT",
                             quote="USDT", quote_holding=10000.0, target=20000.0, min_amount=25.0, max_amount=150.0,
                             candles=500, finest_time_frame="1m")
     drifts = drifts or [0.0] * len(bps_values)
+    peaks = peaks or [None] * len(bps_values)
     return compare.aggregate(style, plan, (0.1, 0.1), [
-        _run(seed, bps, drift, reached) for seed, (bps, drift) in enumerate(zip(bps_values, drifts), start=1)
+        _run(seed, bps, drift, reached, peak, band)
+        for seed, (bps, drift, peak) in enumerate(zip(bps_values, drifts, peaks), start=1)
     ])
 
 
@@ -122,6 +126,21 @@ def test_verdict_names_the_cheapest_style_and_says_where_maker_is_not_cheaper():
     missed = [_row("maker", [12.0]), _row("limit", [1.0], reached=False)]
     text = "\n".join(compare.verdict_lines(missed))
     assert "cheapest on mean net cost: maker" in text and "not comparable (target missed in some run): limit" in text
+
+
+def test_verdict_weighs_the_gap_against_its_noise_and_the_band():
+    # same-seed gaps (coin-flip minus maker) of -72, +27: mean -22.5, standard error 49.5: the seeds can't tell
+    noisy = [_row("maker", [12.0, 13.0], peaks=[3.0, 4.5]), _row("coin-flip", [-60.0, 40.0])]
+    text = "\n".join(compare.verdict_lines(noisy))
+    assert "same-seed gap -22.5 bps, standard error 49.5 bps: within the noise" in text
+    assert "maker's largest drift 4.50 pp, inside its 5 pp band" in text
+    # gaps of +18, +20, +22: mean +20, standard error 1.15: beyond it
+    clear = [_row("maker", [10.0, 10.0, 10.0], peaks=[2.0, 6.0, 1.0]), _row("coin-flip", [28.0, 30.0, 32.0])]
+    text = "\n".join(compare.verdict_lines(clear))
+    assert "same-seed gap +20.0 bps, standard error 1.2 bps: beyond the noise" in text
+    assert "maker's largest drift 6.00 pp, OUTSIDE its 5 pp band" in text
+    assert compare.paired_difference([1.0]) is None
+    assert _row("maker", [1.0, 2.0], peaks=[2.5, 0.5])["peak_inventory_drift_pp"] == 2.5
 
 
 def test_invalid_options_stop_before_running(capsys):

@@ -173,6 +173,19 @@ def test_timeline_ends_on_the_result_figures(market_run):
     assert timeline.inventory_band_pp == 5.0 and timeline.band_enforced
     # one point per engine time step (plus the start and the end) on this 2-day file
     assert timeline.stride == 1 and len(timeline.points) == datafile.read_info(result.data).candles + 2
+    # the peak drift is the largest |base share - start share| over those points, and stays in the band
+    peak = max(abs(share - start) for share, start in zip(timeline.base_share_pct, timeline.start_share_pct))
+    assert result.peak_inventory_drift_pp == timeline.peak_drift_pp == pytest.approx(peak, rel=1e-9)
+    assert abs(result.inventory_drift_pp) <= result.peak_inventory_drift_pp <= timeline.inventory_band_pp
+
+
+def test_peak_drift_counts_samples_the_timeline_drops():
+    timeline = simulation.Timeline(symbol="X/Y", start_time=0, start_base=1, start_quote=1, max_points=10)
+    for step in range(100):
+        # one spike (2 base instead of 1, at price 1 with 1 quote: 2/3 of the value, +33.3 pp) at an odd step
+        timeline.add((step * 60.0, 0.0, 0.0, 2.0 if step == 37 else 1.0, 1.0, 1.0))
+    assert all(point[3] == 1.0 for point in timeline.points)
+    assert timeline.peak_drift_pp == pytest.approx(100 / 3)
 
 
 def test_timeline_memory_stays_bounded():

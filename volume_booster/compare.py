@@ -28,6 +28,7 @@ import pathlib
 import statistics
 import sys
 import time
+import typing
 
 from volume_booster import REPO_ROOT
 from volume_booster import datafile
@@ -208,6 +209,7 @@ def _run_record(result, seed: int, overrides: dict) -> dict:
         "net_cost": result.net_cost,
         "net_cost_bps": result.net_cost_bps,
         "inventory_drift_pp": result.inventory_drift_pp,
+        "peak_inventory_drift_pp": result.peak_inventory_drift_pp,
         "orders_created": result.orders_created,
         "fills": result.fills,
         "maker_share": result.maker_share,
@@ -246,6 +248,9 @@ def aggregate(style: str, plan: DataPlan, fees: tuple, runs: list) -> dict:
         "net_cost_bps": _mean(bps),
         "inventory_drift_pp": _mean(run["inventory_drift_pp"] for run in ok),
         "inventory_drift_pp_abs": _mean(abs(run["inventory_drift_pp"]) for run in ok),
+        # the largest |drift| any run of this configuration reached at any time step
+        "peak_inventory_drift_pp": max((run["peak_inventory_drift_pp"] for run in ok
+                                        if run.get("peak_inventory_drift_pp") is not None), default=None),
         "seeds": [run["seed"] for run in runs],
         "net_cost_bps_min": min(bps) if bps else None,
         "net_cost_bps_max": max(bps) if bps else None,
@@ -327,7 +332,7 @@ def _fmt_amount(value) -> str:
 
 
 TABLE_HEADER = ("data", "fees m/t", "style", "reached", "volume", "to target", "fees paid", "net cost",
-                "bps mean", "bps min", "bps max", "drift pp", "|drift| pp")
+                "bps mean", "bps min", "bps max", "drift pp", "|drift| pp", "peak |drift| pp")
 
 
 def table_lines(rows: list) -> list:
@@ -349,6 +354,7 @@ def table_lines(rows: list) -> list:
             _fmt(row["net_cost_bps_max"], "+.1f"),
             _fmt(row["inventory_drift_pp"], "+.2f"),
             _fmt(row["inventory_drift_pp_abs"], ".2f"),
+            _fmt(row.get("peak_inventory_drift_pp"), ".2f"),
         )
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -395,11 +401,41 @@ def verdict_lines(rows: list) -> list:
                 f"    {verdict}; maker {maker['net_cost_bps_min']:+.1f}..{maker['net_cost_bps_max']:+.1f} bps, "
                 f"coin-flip {coin['net_cost_bps_min']:+.1f}..{coin['net_cost_bps_max']:+.1f} bps over seeds; "
                 f"coin-flip was cheaper in {coin_cheaper} of {len(same_seed)} same-seed runs"
+                f"{_noise_text([c_bps - m_bps for m_bps, c_bps in same_seed])}{_band_text(maker)}"
             )
     if maker_cells:
         lines.append(f"maker cheaper than coin-flip on mean net cost in {maker_wins} of {maker_cells} "
                      f"data file x fee schedule cells")
     return lines
+
+
+def paired_difference(differences: list) -> typing.Optional[tuple]:
+    """Mean and standard error of same-seed differences (None with fewer than two)."""
+    if len(differences) < 2:
+        return None
+    return statistics.fmean(differences), statistics.stdev(differences) / math.sqrt(len(differences))
+
+
+def _noise_text(differences: list) -> str:
+    """How the mean gap compares with its noise: within two standard errors, the seeds cannot tell."""
+    paired = paired_difference(differences)
+    if paired is None:
+        return ""
+    mean, error = paired
+    reading = "within the noise" if abs(mean) <= 2 * error else "beyond the noise"
+    return f"; same-seed gap {mean:+.1f} bps, standard error {error:.1f} bps: {reading}"
+
+
+def _band_text(row: dict) -> str:
+    """The largest drift a configuration's runs reached, against its band."""
+    peak = row.get("peak_inventory_drift_pp")
+    bands = {run["effective_settings"].get("inventory_band_pp") for run in row["runs"]
+             if "effective_settings" in run}
+    if peak is None or len(bands) != 1:
+        return ""
+    band = bands.pop()
+    where = "inside" if peak <= band else "OUTSIDE"
+    return f"; maker's largest drift {peak:.2f} pp, {where} its {band:g} pp band"
 
 
 def format_report(rows: list, plans: list, seeds: list) -> str:

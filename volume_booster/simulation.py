@@ -109,6 +109,9 @@ class SimulationResult:
     # the mode's trades still held in the engine's trade record (OctoBot keeps at most 10,000 recent trades):
     # sum_of_fills and sum_of_fill_fees only cover these
     engine_trades_seen: typing.Optional[int] = None
+    # the largest |inventory drift| (pp, as inventory_drift_pp but at each engine time step's price) during
+    # the run; None without a timeline
+    peak_inventory_drift_pp: typing.Optional[float] = None
     # volume, fees, holdings and price over simulated time, sampled at each engine time step (downsampled);
     # not part of the JSON result
     timeline: typing.Optional["Timeline"] = dataclasses.field(default=None, repr=False, compare=False)
@@ -138,6 +141,9 @@ class Timeline:
     points: list = dataclasses.field(default_factory=list)
     stride: int = 1
     steps_seen: int = 0
+    # largest |inventory drift| (pp) over every sample, kept or not: (base - start base) at the sample's
+    # price, in % of the pair's value then
+    peak_drift_pp: float = 0.0
     # sample number of each kept point
     _indices: list = dataclasses.field(default_factory=list, repr=False)
 
@@ -145,6 +151,10 @@ class Timeline:
         """Add one sample; kept when its number is a multiple of the stride (or `force`: the start, the end)."""
         index = self.steps_seen
         self.steps_seen += 1
+        _, _, _, base, quote, price = point
+        value = base * price + quote
+        if value:
+            self.peak_drift_pp = max(self.peak_drift_pp, abs(base - self.start_base) * price / value * 100)
         if not force and index % self.stride:
             return
         self.points.append(point)
@@ -371,6 +381,7 @@ async def run_simulation(
         result.time_step_seconds = float(datafile.time_frame_seconds(info.finest_time_frame))
         if sampler is not None:
             result.timeline = sampler.finish(result)
+            result.peak_inventory_drift_pp = result.timeline.peak_drift_pp
     return result
 
 
