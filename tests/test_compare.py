@@ -140,6 +140,8 @@ def test_verdict_weighs_the_gap_against_its_noise_and_the_band():
     assert "same-seed gap +20.0 bps, standard error 1.2 bps: beyond the noise" in text
     assert "maker's largest drift 6.00 pp, OUTSIDE its 5 pp band" in text
     assert compare.paired_difference([1.0]) is None
+    tiny = [_row("maker", [12.0, 13.0]), _row("coin-flip", [12.02, 13.0])]
+    assert "maker IS cheaper than coin-flip by 0.01 bps on the mean" in "\n".join(compare.verdict_lines(tiny))
     assert _row("maker", [1.0, 2.0], peaks=[2.5, 0.5])["peak_inventory_drift_pp"] == 2.5
 
 

@@ -332,7 +332,7 @@ def _fmt_amount(value) -> str:
 
 
 TABLE_HEADER = ("data", "fees m/t", "style", "reached", "volume", "to target", "fees paid", "net cost",
-                "bps mean", "bps min", "bps max", "drift pp", "|drift| pp", "peak |drift| pp")
+                "bps mean", "bps min", "bps max", "drift pp", "abs drift pp", "peak abs drift pp")
 
 
 def table_lines(rows: list) -> list:
@@ -389,11 +389,13 @@ def verdict_lines(rows: list) -> list:
         if maker and coin and maker["net_cost_bps"] is not None and coin["net_cost_bps"] is not None:
             maker_cells += 1
             diff = coin["net_cost_bps"] - maker["net_cost_bps"]
+            # a gap under 0.05 bps keeps two decimals, so that "cheaper" never reads "by 0.0 bps"
+            gap = f"{abs(diff):.2f}" if abs(diff) < 0.05 else f"{abs(diff):.1f}"
             if diff > 0:
                 maker_wins += 1
-                verdict = f"maker IS cheaper than coin-flip by {diff:.1f} bps on the mean"
+                verdict = f"maker IS cheaper than coin-flip by {gap} bps on the mean"
             else:
-                verdict = f"maker is NOT cheaper than coin-flip (coin-flip cheaper by {-diff:.1f} bps on the mean)"
+                verdict = f"maker is NOT cheaper than coin-flip (coin-flip cheaper by {gap} bps on the mean)"
             same_seed = [(m["net_cost_bps"], c["net_cost_bps"]) for m, c in zip(maker["runs"], coin["runs"])
                          if "error" not in m and "error" not in c]
             coin_cheaper = sum(1 for m_bps, c_bps in same_seed if c_bps < m_bps)
