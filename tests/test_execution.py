@@ -629,7 +629,7 @@ def test_daily_cap_spreads_the_target_over_utc_days(daily_cap_run):
     # the target needs at least target / cap days
     assert len(days) >= math.ceil(target / DAILY_CAP)
     # within one exchange-minimum order (0.001 BTC raised by 0.1 %) of the cap on every day
-    exchange_minimum = D(str(run.markets["ADA/BTC"]["limits"]["cost"]["min"])) * D("1.001")
+    exchange_minimum = _exchange_minimums(run, "ADA/BTC")[1] * D("1.001")
     for day, volume in days.items():
         assert volume <= DAILY_CAP + exchange_minimum + D("1e-9"), (day, volume)
 
@@ -739,8 +739,7 @@ def test_order_sizes_and_prices_respect_the_market_precision_and_minimums(style_
     market_status = run.markets["BTC/USDT"]
     amount_digits = int(market_status["precision"]["amount"])
     price_digits = int(market_status["precision"]["price"])
-    min_amount = D(str(market_status["limits"]["amount"]["min"]))
-    min_cost = D(str(market_status["limits"]["cost"]["min"]))
+    min_amount, min_cost = _exchange_minimums(run, "BTC/USDT")
     assert run.created
     for order in run.created:
         assert order["qty"].as_tuple().exponent >= -amount_digits, order
@@ -761,14 +760,18 @@ def test_limit_prices_were_truncated_to_the_price_precision(limit_run):
     assert needed_truncation > len(run.created) / 2
 
 
+def _exchange_minimums(run, symbol):
+    """The smallest amount (base) and cost (quote) the engine's market accepts for `symbol`."""
+    limits = run.markets[symbol]["limits"]
+    return D(str(limits["amount"]["min"])), D(str(limits["cost"]["min"]))
+
+
 def test_a_remainder_below_the_exchange_minimum_is_raised_to_it_with_a_warning():
     # one order of 0.1 USDT, then a remainder of ~0.05 USDT, below the 0.00001 BTC (~0.09 USDT) minimum
     run = run_recorded(BTC_USDT, {"volume_target": 0.15, "order_type": "market", "min_buy_amount": 0.1,
                                   "max_buy_amount": 0.1, "min_sell_amount": 0.1, "max_sell_amount": 0.1},
                        warnings_of="BTC/USDT")
-    market_status = run.markets["BTC/USDT"]
-    min_amount = D(str(market_status["limits"]["amount"]["min"]))
-    min_cost = D(str(market_status["limits"]["cost"]["min"]))
+    min_amount, min_cost = _exchange_minimums(run, "BTC/USDT")
     assert run.result.settings_error is None
     assert len(run.created) == 2
     first, second = run.created
@@ -789,9 +792,7 @@ def test_configured_amounts_below_the_exchange_minimum_never_send_an_order_below
     run = run_recorded(BTC_USDT, {"volume_target": 2, "order_type": "market", "min_buy_amount": 0.01,
                                   "max_buy_amount": 0.05, "min_sell_amount": 0.01, "max_sell_amount": 0.05},
                        warnings_of="BTC/USDT")
-    market_status = run.markets["BTC/USDT"]
-    min_amount = D(str(market_status["limits"]["amount"]["min"]))
-    min_cost = D(str(market_status["limits"]["cost"]["min"]))
+    min_amount, min_cost = _exchange_minimums(run, "BTC/USDT")
     assert all(order["qty"] >= min_amount and order["qty"] * order["price"] >= min_cost for order in run.created)
     told = (run.result.settings_error or "") + " ".join(run.warnings)
     assert "min_buy_amount" in told or "below the exchange minimum" in told, told

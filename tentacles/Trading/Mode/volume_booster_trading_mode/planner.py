@@ -60,14 +60,18 @@ class MarketSnapshot:
         """The base the mode's open orders would add once all filled (buys minus sells)."""
         return self.pending_buy_base - self.pending_sell_base
 
-    def worst_drift_pp(self, side: str, extra_quote: decimal.Decimal = ZERO) -> decimal.Decimal:
-        """The drift if every open order of `side` filled and none of the other side, plus an order of
-        `extra_quote` on that side: the farthest the inventory can go that way before the next decision."""
+    def one_side_filled_excess(self, side: str) -> decimal.Decimal:
+        """The base excess if every open order of `side` filled and none of the other: the farthest the open
+        orders can take the inventory that way (none or all of them filled lies in between)."""
         if side == BUY:
-            value = (self.base_excess + self.pending_buy_base) * self.price + extra_quote
-        else:
-            value = (self.base_excess - self.pending_sell_base) * self.price - extra_quote
-        return value / self.pair_value * HUNDRED
+            return self.base_excess + self.pending_buy_base
+        return self.base_excess - self.pending_sell_base
+
+    def worst_drift_pp(self, side: str, extra_quote: decimal.Decimal = ZERO) -> decimal.Decimal:
+        """The drift after `one_side_filled_excess(side)` plus an order of `extra_quote` on that side: the
+        farthest the inventory can go that way before the next decision."""
+        signed_extra = extra_quote if side == BUY else -extra_quote
+        return (self.one_side_filled_excess(side) * self.price + signed_extra) / self.pair_value * HUNDRED
 
     @property
     def projected_base_excess(self) -> typing.Optional[decimal.Decimal]:
@@ -155,10 +159,8 @@ class Planner:
         if market.base_excess is None:
             return ZERO
         # open orders are cancelled at the stop, some of them may fill first: flatten the largest inventory
-        # among none, all, or only one side of them filled
-        excess = max(abs(market.base_excess), abs(market.projected_base_excess),
-                     abs(market.base_excess + market.pending_buy_base),
-                     abs(market.base_excess - market.pending_sell_base))
+        # they can leave, with only one side of them filled
+        excess = max(abs(market.one_side_filled_excess(BUY)), abs(market.one_side_filled_excess(SELL)))
         return excess * market.price * market.taker_fee_rate
 
     def max_order_cost(self, fee_rate: decimal.Decimal, pending: decimal.Decimal = ZERO) -> decimal.Decimal:
@@ -173,8 +175,7 @@ class Planner:
             next_cost = self.max_order_cost(market.fee_rate, progress.pending) + self.flattening_cost(market)
             if progress.net_cost + next_cost > settings.max_cost:
                 return Skip(f"budget reached: cost {progress.net_cost:.6f} + open orders, next order and "
-                            f"flattening up to "
-                            f"{next_cost:.6f} > max_cost {settings.max_cost}", final=True)
+                            f"flattening up to {next_cost:.6f} > max_cost {settings.max_cost}", final=True)
         uncovered = settings.volume_target - progress.volume - progress.pending
         if uncovered <= ZERO:
             return Skip("the target is covered by filled volume and open orders")

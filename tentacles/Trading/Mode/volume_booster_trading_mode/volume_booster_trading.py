@@ -409,11 +409,15 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         portfolio = exchange_manager.exchange_personal_data.portfolio_manager.portfolio
         holdings_base = self.allocation[self.base] + self.ledger.base_delta
         holdings_quote = self.allocation[self.quote] + self.ledger.quote_delta
-        locked_base = sum((o.origin_quantity - o.filled_quantity for o in self._open_orders.values()
-                           if o.side is trading_enums.TradeOrderSide.SELL), trading_constants.ZERO)
-        locked_quote = sum(((o.origin_quantity - o.filled_quantity) * o.origin_price
-                            for o in self._open_orders.values() if o.side is trading_enums.TradeOrderSide.BUY),
-                           trading_constants.ZERO)
+        # base still to fill in the open sells (locked) and buys, and the quote the buys lock
+        locked_base = pending_buy_base = locked_quote = trading_constants.ZERO
+        for o in self._open_orders.values():
+            remaining = o.origin_quantity - o.filled_quantity
+            if o.side is trading_enums.TradeOrderSide.SELL:
+                locked_base += remaining
+            else:
+                pending_buy_base += remaining
+                locked_quote += remaining * o.origin_price
         reserve = self.settings.reserve_percent / 100
         usable_base = min(portfolio.get_currency_portfolio(self.base).available,
                           holdings_base - locked_base - self.allocation[self.base] * reserve)
@@ -435,8 +439,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             min_order_quote=self._minimal_order_quote(symbol_market, price),
             taker_fee_rate=self._fee_rate(maker=False),
             base_excess=self.ledger.base_delta,
-            pending_buy_base=sum((o.origin_quantity - o.filled_quantity for o in self._open_orders.values()
-                                  if o.side is trading_enums.TradeOrderSide.BUY), trading_constants.ZERO),
+            pending_buy_base=pending_buy_base,
             pending_sell_base=locked_base,
             pair_value=holdings_base * price + holdings_quote,
         )
@@ -493,7 +496,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         plan = self.planner.plan(progress, market)
         if isinstance(plan, vb_planner.Skip):
             if plan.final:
-                await self._finish(plan.reason)
+                # the planner's only final skip is the budget stop
+                await self._finish(plan.reason, flatten=True)
             else:
                 self._note_skip(plan.reason)
             return
@@ -561,21 +565,28 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         return await self._guarded("create", self.trading_mode.create_order(order, params=params or None))
 
     def _register_order(self, order) -> None:
-        self.ledger.orders_created += 1
-        self.placed_volume += order.origin_quantity * order.origin_price
-        self._own_order_ids.add(order.order_id)
-        self._recent_own_ids.append(order.order_id)
-        if len(self._own_order_ids) > 2 * OWN_IDS_KEPT:
-            # bounded memory on endless runs: keep the recent ids and every order still open
-            self._own_order_ids = set(self._recent_own_ids) | set(self._open_orders)
-        self._journal("order", id=order.order_id, side=order.side.value, quantity=str(order.origin_quantity),
-                      price=str(order.origin_price), time=order.creation_time)
+        self._record_own_order(order.order_id, order.side.value, order.origin_quantity, order.origin_price,
+                               order.creation_time)
         if order.is_open():
             self._open_orders[order.order_id] = order
         elif order.is_filled():
-            self.ledger.orders_filled += 1
-            self._journal("order_closed", id=order.order_id, how="filled")
-            self._closed_order_ids.append(order.order_id)
+            self._record_filled(order.order_id)
+
+    def _record_own_order(self, order_id, side: str, quantity, price, creation_time) -> None:
+        """Count and journal one order of this mode: placed by it, or adopted after a failed request."""
+        self.ledger.orders_created += 1
+        self.placed_volume += quantity * price
+        self._own_order_ids.add(order_id)
+        self._recent_own_ids.append(order_id)
+        if len(self._own_order_ids) > 2 * OWN_IDS_KEPT:
+            # bounded memory on endless runs: keep the recent ids and every order still open
+            self._own_order_ids = set(self._recent_own_ids) | set(self._open_orders)
+        self._journal("order", id=order_id, side=side, quantity=str(quantity), price=str(price), time=creation_time)
+
+    def _record_filled(self, order_id) -> None:
+        self.ledger.orders_filled += 1
+        self._journal("order_closed", id=order_id, how="filled")
+        self._closed_order_ids.append(order_id)
 
     def _reconcile_ambiguous_attempt(self, now: float) -> bool:
         """True when trading may go on: the order of a failed-but-maybe-done create was found and adopted, or
@@ -613,14 +624,10 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.logger.warning(f"Adopted order {trade.origin_order_id}: created by the exchange although the request "
                             f"failed, and already filled")
         self._ambiguous_attempt = None
-        self.ledger.orders_created += 1
-        self.ledger.orders_filled += 1
-        self.placed_volume += trade.origin_quantity * (trade.origin_price or trade.executed_price)
-        self._own_order_ids.add(trade.origin_order_id)
-        self._recent_own_ids.append(trade.origin_order_id)
-        self._journal("order", id=trade.origin_order_id, side=trade.side.value,
-                      quantity=str(trade.origin_quantity), price=str(trade.origin_price), time=trade.creation_time)
-        self._journal("order_closed", id=trade.origin_order_id, how="filled")
+        # a market order has no price of its own: its fill price is what it placed
+        self._record_own_order(trade.origin_order_id, trade.side.value, trade.origin_quantity,
+                               trade.origin_price or trade.executed_price, trade.creation_time)
+        self._record_filled(trade.origin_order_id)
 
     def _progress(self, now: float) -> vb_planner.Progress:
         price = self._last_price()
@@ -687,12 +694,12 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         for order in self._own_open_orders_on_exchange():
             await self._cancel(order, reason)
 
-    async def _finish(self, reason: str) -> None:
+    async def _finish(self, reason: str, flatten: bool = False) -> None:
         self.finished_reason = reason
         self._done = True
         for order in self._own_open_orders_on_exchange():
             await self._cancel(order, reason)
-        if reason.startswith("budget reached"):
+        if flatten:
             await self._flatten_inventory()
         self.logger.info(
             f"Volume Booster {reason} on {self.symbol}: volume {self.ledger.volume:.2f}/{self.ledger.target} "
@@ -888,10 +895,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
     def _refresh_open_orders(self) -> None:
         for order_id, order in list(self._open_orders.items()):
             if order.is_filled():
-                self.ledger.orders_filled += 1
                 del self._open_orders[order_id]
-                self._journal("order_closed", id=order_id, how="filled")
-                self._closed_order_ids.append(order.order_id)
+                self._record_filled(order_id)
             elif order.is_closed() or order.is_cancelled():
                 # our own cancels leave _open_orders when they succeed: this one was closed by the exchange
                 del self._open_orders[order_id]
