@@ -112,6 +112,10 @@ class SimulationResult:
     # the largest |inventory drift| (pp, as inventory_drift_pp but at each engine time step's price) during
     # the run; None without a timeline
     peak_inventory_drift_pp: typing.Optional[float] = None
+    # why the mode placed nothing at its last step (None when its last step placed an order or it stopped), and
+    # the steps that placed nothing over the run: first reason text of each kind -> count
+    waiting_reason: typing.Optional[str] = None
+    waiting_reasons: dict = dataclasses.field(default_factory=dict)
     # volume, fees, holdings and price over simulated time, sampled at each engine time step (downsampled);
     # not part of the JSON result
     timeline: typing.Optional["Timeline"] = dataclasses.field(default=None, repr=False, compare=False)
@@ -536,6 +540,8 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
         maker_share=float(ledger.maker_volume / ledger.volume) if ledger and ledger.volume else 0.0,
         pairs=pairs,
         engine_trades_seen=len(own_trades),
+        waiting_reason=None if booster.finished_reason else booster.waiting.current,
+        waiting_reasons=booster.waiting.summary(),
     )
 
 

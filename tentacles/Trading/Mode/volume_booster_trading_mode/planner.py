@@ -11,6 +11,10 @@ decision, from the settings, the progress so far, a market snapshot and a seeded
   below its own resting buy; a market order first needs the opposite resting orders out of the way.
 - Pacing: with a deadline, the delay spreads the remaining volume over the remaining time.
 - Budget: with `max_cost`, the mode stops before the next order could push the cost above it.
+- Sizes: never below the configured minimum but for the last order, which lands on the target (raised to
+  the exchange minimum when smaller); while open orders may still fill, what is left below one order waits.
+  A last order that fits neither side's funds ends the run within one exchange minimum order of the target.
+- Every Skip says what blocks the order and, when a setting does, which one.
 
 Pure Python (Decimal amounts), no OctoBot import: the same inputs and seed give the same plan.
 """
@@ -28,6 +32,8 @@ BUY = "buy"
 SELL = "sell"
 # with a deadline, aim to finish when this share of the remaining time has passed
 DEADLINE_SAFETY = 0.9
+# an order raised to the exchange minimum stays this much above it, so rounding never takes it below
+EXCHANGE_MINIMUM_MARGIN = decimal.Decimal("1.001")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,9 +120,15 @@ class OrderPlan:
 
 @dataclasses.dataclass(frozen=True)
 class Skip:
+    """No order this step; `reason` says what blocks it (and which setting to change when one does)."""
     reason: str
-    # final: the mode must stop (e.g. budget reached), not just wait for the next step
-    final: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Stop:
+    """The run ends: its open orders are cancelled and, with `flatten`, the inventory is brought back."""
+    reason: str
+    flatten: bool = False
 
 
 def crosses_own_orders(side: str, price: decimal.Decimal, own_highest_buy, own_lowest_sell) -> bool:
@@ -169,16 +181,20 @@ class Planner:
         return (self.settings.max_order_amount + pending) * fee_rate
 
     # ----- the next order -----
-    def plan(self, progress: Progress, market: MarketSnapshot) -> typing.Union[OrderPlan, Skip]:
+    def plan(self, progress: Progress, market: MarketSnapshot) -> typing.Union[OrderPlan, Skip, Stop]:
         settings = self.settings
         if settings.max_cost:
             next_cost = self.max_order_cost(market.fee_rate, progress.pending) + self.flattening_cost(market)
             if progress.net_cost + next_cost > settings.max_cost:
-                return Skip(f"budget reached: cost {progress.net_cost:.6f} + open orders, next order and "
-                            f"flattening up to {next_cost:.6f} > max_cost {settings.max_cost}", final=True)
+                return Stop(f"budget reached: cost {progress.net_cost:.6g} + open orders, next order and "
+                            f"flattening up to {next_cost:.6g} > max_cost {settings.max_cost}", flatten=True)
         uncovered = settings.volume_target - progress.volume - progress.pending
         if uncovered <= ZERO:
             return Skip("the target is covered by filled volume and open orders")
+        smallest = min(settings.min_buy_amount, settings.min_sell_amount)
+        if progress.pending > ZERO and uncovered < max(smallest, market.min_order_quote):
+            # what is left is smaller than one order: the open orders may still bring it; never place dust
+            return Skip("waiting for open orders: they cover the target but for less than one minimum order")
         if settings.daily_volume_cap:
             today_left = settings.daily_volume_cap - progress.day_volume - progress.pending
             # what is left today but smaller than any order the exchange accepts counts as reached
@@ -198,7 +214,16 @@ class Planner:
                 self.last_side = side
                 return candidate
             reasons.append(f"{side}: {candidate.reason}")
-        return Skip("; ".join(reasons))
+        excluded = [side for side in (BUY, SELL) if side not in sides]
+        if excluded:
+            reasons.append(f"{excluded[0]}: not now, the inventory has to come back first (side_policy "
+                           f"{settings.side_policy}, inventory_band_pp {settings.inventory_band_pp} pp)")
+        if progress.pending <= ZERO and uncovered < market.min_order_quote:
+            # the last order, raised to the exchange minimum, fits neither side's funds: never stall on it
+            return Stop(f"target reached within one exchange minimum order ({uncovered:.8g} short, below the "
+                        f"minimum order of {market.min_order_quote:.8g}, which the funds can no longer place)")
+        # buy first: the same blockage reads the same whichever side was tried first
+        return Skip("; ".join(sorted(reasons)))
 
     def inventory_side(self, market: MarketSnapshot, progress: Progress) -> typing.Optional[str]:
         """The side the inventory requires (None: free choice).
@@ -265,13 +290,18 @@ class Planner:
         amount = _uniform_decimal(self.rng, low, high)
         # never plan more than what is still missing: the last order lands on the target
         amount = min(amount, uncovered)
+        # an order the exchange would refuse as too small (only the last one can be): raised to its minimum
+        amount = max(amount, market.min_order_quote * EXCHANGE_MINIMUM_MARGIN)
         price = self.price_for(side, market)
+        setting = f"min_{side}_amount"
         if side == BUY:
             needed = amount * (ONE + market.fee_rate)
             if market.quote_available < needed:
-                return Skip(f"not enough quote available ({market.quote_available:.8f} < {needed:.8f})")
+                return Skip(f"not enough quote for a buy of {amount:.8g} (with fees {needed:.8g}; this pair may "
+                            f"use {market.quote_available:.8g}): lower {setting} or add quote funds")
         elif market.base_available < amount / price:
-            return Skip(f"not enough base available ({market.base_available:.8f} < {amount / price:.8f})")
+            return Skip(f"not enough base for a sell of {amount:.8g} quote ({amount / price:.8g} base; this pair "
+                        f"may use {market.base_available:.8g}): lower {setting} or add base funds")
         if self.settings.uses_limit_orders and \
                 crosses_own_orders(side, price, market.own_highest_buy, market.own_lowest_sell):
             own = market.own_lowest_sell if side == BUY else market.own_highest_buy

@@ -32,12 +32,14 @@ import octobot_trading.modes as trading_modes
 import octobot_trading.personal_data as trading_personal_data
 
 from . import clock as vb_clock
+from . import display as vb_display
 from . import exchange_rules as vb_exchange_rules
 from . import faults as vb_faults
 from . import journal as vb_journal
 from . import ledger as vb_ledger
 from . import planner as vb_planner
 from . import settings as vb_settings
+from . import waiting as vb_waiting
 
 ORDER_TAG = "volume_booster"
 # how long a stop waits for the step in progress (an order being created) before cancelling it
@@ -209,7 +211,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         # after a restart: own orders that were open when the mode stopped (closed ones are accounted at start)
         self._open_at_stop = set()
         self._last_scanned_trade_id = None
-        self._last_skip_reason = None
+        # why the latest step placed nothing (None once an order is placed), and what is logged about it
+        self.waiting = vb_waiting.WaitingReasons()
         self._symbol_market = None
         self._minimums_checked = False
 
@@ -218,6 +221,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if self._loop_task is not None:
             return
         if not self._apply_settings(self.trading_mode.raw_settings):
+            self.logger.error(f"Volume Booster is NOT trading on {self.symbol}: {self.settings_error}. Fix it on the "
+                              f"mode's settings page: no order is placed until then.")
             # the loop still runs (placing nothing) so that fixed settings take effect without a restart;
             # the defaults only pace it meanwhile
             self.settings = vb_settings.parse_settings({})
@@ -236,7 +241,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         await self._adopt_previous_orders()
         self.logger.info(
             f"Volume Booster {'resumed' if self.restored else 'started'} on {self.symbol}: target "
-            f"{self.settings.volume_target} {self.quote} (done {self.ledger.volume:.2f}), "
+            f"{self.settings.volume_target} {self.quote} (done {self._quote(self.ledger.volume)}), "
             f"{self.settings.order_type} orders every {self.settings.min_interval_seconds:g}-"
             f"{self.settings.max_interval_seconds:g} s, {self.settings.side_policy} sides, allocation "
             f"{self.allocation[self.base]} {self.base} + {self.allocation[self.quote]} {self.quote} (seed {self.seed})"
@@ -255,7 +260,9 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             settings = vb_settings.parse_settings(raw)
         except vb_settings.SettingsError as err:
             self.settings_error = str(err)
-            self.logger.error(f"{err}. No order is placed until it is fixed.")
+            # at start, the mode's first line says it (see start_loop)
+            if self.clock is not None:
+                self.logger.error(f"{err}. No order is placed until it is fixed.")
             if self.ledger is None:
                 self.ledger = vb_ledger.Ledger(decimal.Decimal(0))
             return False
@@ -494,12 +501,11 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             if market is None:
                 return
         plan = self.planner.plan(progress, market)
+        if isinstance(plan, vb_planner.Stop):
+            await self._finish(plan.reason, flatten=plan.flatten)
+            return
         if isinstance(plan, vb_planner.Skip):
-            if plan.final:
-                # the planner's only final skip is the budget stop
-                await self._finish(plan.reason, flatten=True)
-            else:
-                self._note_skip(plan.reason)
+            self._note_skip(plan.reason)
             return
         if not plan.is_limit:
             # a market order could match this mode's own resting orders on the other side: remove them first
@@ -522,6 +528,13 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             quantity, plan.price, symbol_market
         )
         if not details:
+            remaining = self.settings.volume_target - progress.volume - progress.pending
+            if not progress.pending and remaining < market.min_order_quote:
+                # the last order: once the fee reserve shrinks it below the exchange minimum it never fits again
+                await self._finish(f"target reached within one exchange minimum order ({remaining:.8g} "
+                                   f"{self.quote} short, below the minimum order of {market.min_order_quote:.8g} "
+                                   f"{self.quote} the funds can still place)")
+                return
             self._note_skip(f"{plan.side} of {quantity} {self.base} at {plan.price} is below the exchange minimum "
                             f"or its precision")
             return
@@ -545,7 +558,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if created is None:
             self._note_skip(f"the exchange did not create the {plan.side} order")
             return
-        self._last_skip_reason = None
+        self._log_lines(self.waiting.placed(self.clock.now()))
         self._register_order(created)
 
     async def _submit_order(self, order_type, quantity, price, current_price, resting: bool):
@@ -702,8 +715,9 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if flatten:
             await self._flatten_inventory()
         self.logger.info(
-            f"Volume Booster {reason} on {self.symbol}: volume {self.ledger.volume:.2f}/{self.ledger.target} "
-            f"{self.quote}, fees {self.ledger.fees:.4f} {self.quote}, orders created {self.ledger.orders_created}, "
+            f"Volume Booster {reason} on {self.symbol}: volume {self._quote(self.ledger.volume)}/"
+            f"{self.ledger.target} {self.quote}, fees {self._quote(self.ledger.fees, 2)} {self.quote}, "
+            f"orders created {self.ledger.orders_created}, "
             f"filled {self.ledger.orders_filled}, cancelled {self.ledger.orders_cancelled}"
         )
 
@@ -857,8 +871,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             if self.ledger.record_fill(fill):
                 self._journal("fill", fill=fill.to_dict())
                 self.logger.info(
-                    f"Fill {fill.side} {fill.amount} {self.base} @ {fill.price} ({fill.quote_value:.2f} {self.quote}) "
-                    f"- volume {self.ledger.volume:.2f}/{self.ledger.target} {self.quote} "
+                    f"Fill {fill.side} {fill.amount} {self.base} @ {fill.price} ({self._quote(fill.quote_value)} "
+                    f"{self.quote}) - volume {self._quote(self.ledger.volume)}/{self.ledger.target} {self.quote} "
                     f"({self.ledger.progress_percent:.2f}%)"
                 )
 
@@ -931,9 +945,16 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             return trading_constants.ZERO
 
     def _note_skip(self, reason: str) -> None:
-        if reason != self._last_skip_reason:
-            self.logger.info(f"No order this step: {reason}")
-            self._last_skip_reason = reason
+        self._log_lines(self.waiting.note(reason, self.clock.now() if self.clock is not None else 0.0))
+
+    def _log_lines(self, lines) -> None:
+        for line in lines:
+            self.logger.info(line)
+
+    def _quote(self, value, extra_decimals: int = 0) -> str:
+        """A quote amount with the decimals the scale of the target needs."""
+        target = self.ledger.target if self.ledger is not None else None
+        return vb_display.amount(value, vb_display.quote_decimals(target) + extra_decimals)
 
     def status_text(self) -> str:
         """One line for OctoBot's interface and logs: progress, cost so far, state."""
@@ -943,11 +964,13 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         price = self._last_price()
         cost = ledger.net_cost(price) if price else ledger.fees
         cost_bps = cost / ledger.volume * 10000 if ledger.volume else trading_constants.ZERO
-        state = self.settings_error or self.finished_reason or "running"
+        state = self.settings_error or self.finished_reason \
+            or (f"waiting: {self.waiting.current}" if self.waiting.current else "running")
         failures = sum(self.failures.values())
         return (
-            f"{state}: volume {ledger.volume:.2f}/{ledger.target} {self.quote} ({ledger.progress_percent:.1f}%), "
-            f"fees {ledger.fees:.6f} {self.quote}, cost so far {cost:.6f} {self.quote} ({cost_bps:.1f} bps), "
+            f"{state}: volume {self._quote(ledger.volume)}/{ledger.target} {self.quote} "
+            f"({ledger.progress_percent:.1f}%), fees {self._quote(ledger.fees, 2)} {self.quote}, cost so far "
+            f"{self._quote(cost, 2)} {self.quote} ({cost_bps:.1f} bps), "
             f"{ledger.fills_count} fills, {len(self._open_orders)} open orders"
             + (f", {failures} exchange failures" if failures else "")
         )

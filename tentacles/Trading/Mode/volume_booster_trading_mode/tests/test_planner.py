@@ -40,10 +40,53 @@ def test_limit_prices_are_offset_away_from_the_market():
 def test_last_order_is_capped_to_what_is_missing_and_pending_counts():
     planner = make(volume_target=1000, min_buy_amount=100, max_buy_amount=150, min_sell_amount=100,
                    max_sell_amount=150)
-    plan = planner.plan(vb_planner.Progress(D(900), pending=D(60)), market())
+    plan = planner.plan(vb_planner.Progress(D(800), pending=D(60)), market())
+    assert plan.quote_amount <= D(140)
+    plan = planner.plan(vb_planner.Progress(D(960)), market())
     assert plan.quote_amount == D(40)
     skip = planner.plan(vb_planner.Progress(D(900), pending=D(100)), market())
     assert isinstance(skip, vb_planner.Skip) and "covered" in skip.reason
+
+
+def test_no_dust_order_while_open_orders_may_still_fill():
+    """What is left below one minimum order waits for the open orders; without open orders it is the last order."""
+    planner = make(volume_target=1000, min_buy_amount=100, max_buy_amount=150, min_sell_amount=100,
+                   max_sell_amount=150)
+    for volume, pending in ((D(900), D("99.91")), (D(0), D("999.5")), (D(500), D(450))):
+        skip = planner.plan(vb_planner.Progress(volume, pending=pending), market())
+        assert isinstance(skip, vb_planner.Skip) and "less than one minimum order" in skip.reason
+    assert planner.plan(vb_planner.Progress(D("999.91")), market()).quote_amount == D("0.09")
+
+
+def test_the_last_order_is_raised_to_the_exchange_minimum():
+    planner = make(volume_target=1000, min_buy_amount=100, max_buy_amount=150, min_sell_amount=100,
+                   max_sell_amount=150)
+    plan = planner.plan(vb_planner.Progress(D("999.99")), market(min_order_quote=D(10)))
+    assert plan.quote_amount == D(10) * vb_planner.EXCHANGE_MINIMUM_MARGIN
+
+
+def test_a_last_order_no_funds_can_place_ends_the_run_within_one_minimum_order():
+    planner = make(volume_target=1000, min_buy_amount=100, max_buy_amount=150, min_sell_amount=100,
+                   max_sell_amount=150, order_type="market")
+    # 0.5 quote left, the exchange takes orders of 10 or more, the pair can use 5 quote and 0.05 base (5 quote)
+    stop = planner.plan(vb_planner.Progress(D("999.5")), market(base="0.05", quote="5", min_order_quote=D(10)))
+    assert isinstance(stop, vb_planner.Stop) and not stop.flatten
+    assert stop.reason.startswith("target reached within one exchange minimum order")
+    # the same shortage with a larger remainder is a wait that names the settings, not a stop
+    skip = planner.plan(vb_planner.Progress(D(500)), market(base="0.05", quote="5", min_order_quote=D(10)))
+    assert isinstance(skip, vb_planner.Skip)
+    assert "min_buy_amount" in skip.reason and "min_sell_amount" in skip.reason
+
+
+def test_a_side_held_back_by_the_band_is_named_with_its_setting():
+    planner = make(order_type="market", side_policy="balanced", inventory_band_pp=5, volume_target=1e9)
+    # everything in base: the band only allows selling, and there is nothing left to sell above the minimum
+    snapshot = market(price="100", base="0.1", quote="0", base_excess=D(50), pair_value=D(10000),
+                      min_order_quote=D(1))
+    skip = planner.plan(vb_planner.Progress(D(0)), snapshot)
+    assert isinstance(skip, vb_planner.Skip)
+    assert "sell:" in skip.reason and "min_sell_amount" in skip.reason
+    assert "buy:" in skip.reason and "inventory_band_pp" in skip.reason
 
 
 def test_funds_decide_the_side_when_one_is_short():
@@ -115,7 +158,7 @@ def test_band_counts_every_open_order_of_a_side_filling_alone():
     # with the sells also able to take it 4.5 pp the other way, one more sell could pass -5 pp too: no room
     # on either side, so the mode waits for its open orders instead of stepping out of the band
     skip = planner.plan(progress, _band_market("0", buys_base="8.6", sells_base="9"))
-    assert isinstance(skip, vb_planner.Skip) and not skip.final and "5.0 pp band" in skip.reason
+    assert isinstance(skip, vb_planner.Skip) and "5.0 pp band" in skip.reason
     # with room on both sides both happen, and no order lets one side's fills carry it past the band
     roomy = _band_market("1", buys_base="2", sells_base="2")
     sides = {planner.plan(progress, roomy).side for _ in range(200)}
@@ -141,4 +184,4 @@ def test_budget_reserves_the_fees_of_open_orders_that_may_still_fill():
     assert isinstance(planner.plan(vb_planner.Progress(D(0), net_cost=D("9.5")), snapshot), vb_planner.OrderPlan)
     # with 400 quote of open orders that may all fill first, their 0.4 fee does not: the mode stops
     skip = planner.plan(vb_planner.Progress(D(0), pending=D(400), net_cost=D("9.5")), snapshot)
-    assert isinstance(skip, vb_planner.Skip) and skip.final and "budget reached" in skip.reason
+    assert isinstance(skip, vb_planner.Stop) and skip.flatten and "budget reached" in skip.reason
