@@ -12,7 +12,10 @@ import typing
 
 BOOLEAN = "boolean"
 INT = "int"
+# a number kept as a float (durations), and one kept as decimal.Decimal (amounts, prices, percentages)
 FLOAT = "float"
+DECIMAL = "decimal"
+NUMBER_KINDS = (INT, FLOAT, DECIMAL)
 OPTIONS = "options"
 
 MARKET = "market"
@@ -70,12 +73,12 @@ class SettingSpec:
 SPECS: tuple = (
     SettingSpec("enabled", BOOLEAN, True, "Enabled: place orders (off cancels this mode's open orders)",
                 GROUP_TARGET),
-    SettingSpec("volume_target", FLOAT, 50000.0, "Volume target (quote currency, e.g. USDT)", GROUP_TARGET,
+    SettingSpec("volume_target", DECIMAL, 50000.0, "Volume target (quote currency, e.g. USDT)", GROUP_TARGET,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
     SettingSpec("deadline_hours", FLOAT, 0.0,
                 "Reach the target within (hours from start; 0: no deadline, go at the interval pace)",
                 GROUP_TARGET, 0.0, 24 * 366),
-    SettingSpec("daily_volume_cap", FLOAT, 0.0, "Daily volume cap (quote currency per UTC day; 0: no cap)",
+    SettingSpec("daily_volume_cap", DECIMAL, 0.0, "Daily volume cap (quote currency per UTC day; 0: no cap)",
                 GROUP_TARGET, 0.0, MAX_QUOTE_AMOUNT),
     SettingSpec("min_interval_seconds", FLOAT, 2.0, "Minimum delay between two orders (seconds)", GROUP_TARGET,
                 0.1, MAX_INTERVAL_SECONDS),
@@ -85,13 +88,13 @@ SPECS: tuple = (
     SettingSpec("order_type", OPTIONS, LIMIT,
                 "Order type: maker (rests at the best price, lowest fees), limit (offset from the price) "
                 "or market (taker)", GROUP_ORDERS, options=ORDER_TYPES),
-    SettingSpec("price_offset_percent", FLOAT, 0.2,
+    SettingSpec("price_offset_percent", DECIMAL, 0.2,
                 "Limit price offset (%): buys below, sells above the current price", GROUP_ORDERS,
                 0.0, 10.0, shown_when=("order_type", (LIMIT,))),
-    SettingSpec("maker_offset_percent", FLOAT, 0.02,
+    SettingSpec("maker_offset_percent", DECIMAL, 0.02,
                 "Maker price offset (%) from the mark price when no order book is available", GROUP_ORDERS,
                 0.0, 1.0, shown_when=("order_type", (MAKER,))),
-    SettingSpec("reprice_percent", FLOAT, 0.1,
+    SettingSpec("reprice_percent", DECIMAL, 0.1,
                 "Reprice a resting maker order when the market moved away by more than (%)", GROUP_ORDERS,
                 0.01, 10.0, shown_when=("order_type", (MAKER,))),
     SettingSpec("limit_order_timeout_seconds", FLOAT, 120.0,
@@ -102,21 +105,21 @@ SPECS: tuple = (
     SettingSpec("side_policy", OPTIONS, BALANCED,
                 "Order side: balanced (keeps the inventory inside the band), random (coin flip) or "
                 "alternating", GROUP_ORDERS, options=SIDE_POLICIES),
-    SettingSpec("inventory_band_pp", FLOAT, 5.0,
+    SettingSpec("inventory_band_pp", DECIMAL, 5.0,
                 "Inventory band (percentage points of the pair's value held in base, around the start share)",
                 GROUP_ORDERS, 0.5, 50.0, shown_when=("side_policy", (BALANCED,))),
-    SettingSpec("min_buy_amount", FLOAT, 25.0, "Minimum buy order size (quote currency)", GROUP_AMOUNTS,
+    SettingSpec("min_buy_amount", DECIMAL, 25.0, "Minimum buy order size (quote currency)", GROUP_AMOUNTS,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
-    SettingSpec("max_buy_amount", FLOAT, 150.0, "Maximum buy order size (quote currency)", GROUP_AMOUNTS,
+    SettingSpec("max_buy_amount", DECIMAL, 150.0, "Maximum buy order size (quote currency)", GROUP_AMOUNTS,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
-    SettingSpec("min_sell_amount", FLOAT, 25.0, "Minimum sell order size (quote currency)", GROUP_AMOUNTS,
+    SettingSpec("min_sell_amount", DECIMAL, 25.0, "Minimum sell order size (quote currency)", GROUP_AMOUNTS,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
-    SettingSpec("max_sell_amount", FLOAT, 150.0, "Maximum sell order size (quote currency)", GROUP_AMOUNTS,
+    SettingSpec("max_sell_amount", DECIMAL, 150.0, "Maximum sell order size (quote currency)", GROUP_AMOUNTS,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
-    SettingSpec("max_cost", FLOAT, 0.0,
+    SettingSpec("max_cost", DECIMAL, 0.0,
                 "Budget: stop before fees plus trading loss versus holding exceed (quote currency; 0: no budget)",
                 GROUP_SAFETY, 0.0, MAX_QUOTE_AMOUNT),
-    SettingSpec("reserve_percent", FLOAT, 0.0,
+    SettingSpec("reserve_percent", DECIMAL, 0.0,
                 "Reserve (%) of each starting balance this mode never trades", GROUP_SAFETY, 0.0, 95.0),
     SettingSpec("random_seed", INT, 0, "Random seed (0: different every run; other: reproducible runs)",
                 GROUP_SAFETY, 0, 2 ** 31 - 1),
@@ -139,29 +142,11 @@ class SettingsError(ValueError):
         self.setting = setting
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    enabled: bool
-    volume_target: decimal.Decimal
-    min_interval_seconds: float
-    max_interval_seconds: float
-    order_type: str
-    price_offset_percent: decimal.Decimal
-    limit_order_timeout_seconds: float
-    max_open_orders: int
-    min_buy_amount: decimal.Decimal
-    max_buy_amount: decimal.Decimal
-    min_sell_amount: decimal.Decimal
-    max_sell_amount: decimal.Decimal
-    random_seed: int
-    deadline_hours: float
-    daily_volume_cap: decimal.Decimal
-    maker_offset_percent: decimal.Decimal
-    reprice_percent: decimal.Decimal
-    side_policy: str
-    inventory_band_pp: decimal.Decimal
-    max_cost: decimal.Decimal
-    reserve_percent: decimal.Decimal
+PYTHON_TYPES = {BOOLEAN: bool, INT: int, FLOAT: float, DECIMAL: decimal.Decimal, OPTIONS: str}
+
+
+class _SettingsViews:
+    """What the typed settings derive from their values."""
 
     @property
     def uses_limit_orders(self) -> bool:
@@ -176,6 +161,12 @@ class Settings:
         if side == "buy":
             return self.min_buy_amount, self.max_buy_amount
         return self.min_sell_amount, self.max_sell_amount
+
+
+# the typed, checked settings: one field per row of SPECS, of the Python type its kind declares
+Settings = dataclasses.make_dataclass(
+    "Settings", [(spec.name, PYTHON_TYPES[spec.kind]) for spec in SPECS], bases=(_SettingsViews,), frozen=True,
+)
 
 
 def default_values() -> dict:
@@ -219,10 +210,9 @@ def parse_settings(raw: dict) -> Settings:
                 lower, f"{_fmt(values[lower])} is above {upper} ({_fmt(values[upper])}); "
                        f"it must be at most {upper}"
             )
-    for name in ("volume_target", "price_offset_percent", "min_buy_amount", "max_buy_amount",
-                 "min_sell_amount", "max_sell_amount", "daily_volume_cap", "maker_offset_percent",
-                 "reprice_percent", "inventory_band_pp", "max_cost", "reserve_percent"):
-        values[name] = decimal.Decimal(str(values[name]))
+    for spec in SPECS:
+        if spec.kind == DECIMAL:
+            values[spec.name] = decimal.Decimal(str(values[spec.name]))
     return Settings(**values)
 
 

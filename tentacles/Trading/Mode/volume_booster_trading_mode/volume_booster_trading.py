@@ -59,6 +59,7 @@ _UI_TYPES = {
     vb_settings.BOOLEAN: commons_enums.UserInputTypes.BOOLEAN,
     vb_settings.INT: commons_enums.UserInputTypes.INT,
     vb_settings.FLOAT: commons_enums.UserInputTypes.FLOAT,
+    vb_settings.DECIMAL: commons_enums.UserInputTypes.FLOAT,
     vb_settings.OPTIONS: commons_enums.UserInputTypes.OPTIONS,
 }
 _ORDER_TYPES = {

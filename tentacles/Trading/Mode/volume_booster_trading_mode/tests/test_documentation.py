@@ -32,7 +32,7 @@ def test_every_setting_is_documented_under_its_group_with_default_and_bounds():
         text = " ".join(match.group(0).split()).replace("Default", "default")
         if f"default `{_fmt(spec.default)}`" not in text:
             problems.append(f"{spec.name}: default {_fmt(spec.default)} missing")
-        if spec.kind in (vb_settings.INT, vb_settings.FLOAT):
+        if spec.kind in vb_settings.NUMBER_KINDS:
             bounds = f"from {_fmt(spec.min_val)} to {_fmt(spec.max_val)}"
             if bounds not in text and "same range" not in text:
                 problems.append(f"{spec.name}: '{bounds}' missing")

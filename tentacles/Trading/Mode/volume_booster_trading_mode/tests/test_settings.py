@@ -121,3 +121,14 @@ def test_flat_values_win_over_grouped_ones_and_unknown_keys_are_ignored():
     assert flat == {"order_type": "market", "max_open_orders": 7}
     assert vb_settings.parse_settings(raw).order_type == "market"
     assert vb_settings.flatten(vb_settings.nest(vb_settings.default_values())) == vb_settings.default_values()
+
+
+def test_every_setting_is_one_table_row_typed_as_its_kind_declares():
+    """Adding a setting is one row of SPECS (plus the default config and its documentation line): the typed
+    Settings hold exactly the table's settings, each of the type its kind declares."""
+    import dataclasses
+    assert [field.name for field in dataclasses.fields(vb_settings.Settings)] == [spec.name for spec in vb_settings.SPECS]
+    parsed = vb_settings.parse_settings({})
+    for spec in vb_settings.SPECS:
+        assert type(getattr(parsed, spec.name)) is vb_settings.PYTHON_TYPES[spec.kind], spec.name
+    assert isinstance(parsed.volume_target, decimal.Decimal) and isinstance(parsed.min_interval_seconds, float)
