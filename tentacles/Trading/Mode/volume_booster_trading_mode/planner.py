@@ -297,8 +297,8 @@ class Planner:
         if side == BUY:
             needed = amount * (ONE + market.fee_rate)
             if market.quote_available < needed:
-                return Skip(f"not enough quote for a buy of {amount:.8g} (with fees {needed:.8g}; this pair may "
-                            f"use {market.quote_available:.8g}): lower {setting} or add quote funds")
+                return Skip(f"not enough quote for a buy of {amount:.8g} quote (with fees {needed:.8g}; this pair "
+                            f"may use {market.quote_available:.8g}): lower {setting} or add quote funds")
         elif market.base_available < amount / price:
             return Skip(f"not enough base for a sell of {amount:.8g} quote ({amount / price:.8g} base; this pair "
                         f"may use {market.base_available:.8g}): lower {setting} or add base funds")
