@@ -216,8 +216,10 @@ class Planner:
             reasons.append(f"{side}: {candidate.reason}")
         excluded = [side for side in (BUY, SELL) if side not in sides]
         if excluded:
-            reasons.append(f"{excluded[0]}: not now, the inventory has to come back first (side_policy "
-                           f"{settings.side_policy}, inventory_band_pp {settings.inventory_band_pp} pp)")
+            why = "the inventory has to come back first" if self.inventory_side(market, progress) is not None \
+                else f"its largest order with the open {excluded[0]} orders could leave the band"
+            reasons.append(f"{excluded[0]}: not now, {why} (side_policy {settings.side_policy}, "
+                           f"inventory_band_pp {settings.inventory_band_pp} pp)")
         if progress.pending <= ZERO and uncovered < market.min_order_quote:
             # the last order, raised to the exchange minimum, fits neither side's funds: never stall on it
             return Stop(f"target reached within one exchange minimum order ({uncovered:.8g} short, below the "

@@ -185,3 +185,14 @@ def test_budget_reserves_the_fees_of_open_orders_that_may_still_fill():
     # with 400 quote of open orders that may all fill first, their 0.4 fee does not: the mode stops
     skip = planner.plan(vb_planner.Progress(D(0), pending=D(400), net_cost=D("9.5")), snapshot)
     assert isinstance(skip, vb_planner.Stop) and skip.flatten and "budget reached" in skip.reason
+
+
+def test_a_side_held_back_by_its_own_open_orders_says_so():
+    planner = make(order_type="limit", side_policy="balanced", inventory_band_pp=5, volume_target=1e9,
+                   min_buy_amount=100, max_buy_amount=150, min_sell_amount=100, max_sell_amount=150)
+    # open buys use the band's room, and the sell side has no base to sell
+    snapshot = market(base="0.5", quote="10000", base_excess=D(0), pending_buy_base=D("9.5"), pair_value=D(20000))
+    skip = planner.plan(vb_planner.Progress(D(0)), snapshot)
+    assert isinstance(skip, vb_planner.Skip)
+    assert "buy: not now, its largest order with the open buy orders could leave the band" in skip.reason
+    assert "sell: not enough base" in skip.reason and "min_sell_amount" in skip.reason
