@@ -29,9 +29,10 @@ def _engine_snapshot(store: dict):
                 "fee_currency": (trade.fee or {}).get("currency"),
                 "maker": trade.taker_or_maker == "maker",
                 "order_id": trade.origin_order_id,
+                "order_price": float(trade.origin_price),
             }
             for trade in exchange_manager.exchange_personal_data.trades_manager.trades.values()
-            if trade.origin_order_id in booster._own_order_ids
+            if trade.origin_order_id in booster._own_order_ids and trade.executed_quantity > 0
         ]
 
     return on_finished
@@ -120,11 +121,12 @@ def test_report_text_shows_the_figures_and_what_the_simulation_cannot_show(marke
     for figure in ("volume / target", "orders", "fills", "fill_ratio", "maker_share", "fees", "net_cost",
                    "net_cost_bps", "inventory_drift_pp", "time_to_target", "simulated duration", "wall time"):
         assert f"  {figure} " in text
-    assert f"{report.amount(result.volume)} / {report.amount(result.target)} USDT" in text
+    # USDT amounts with the data's 2 price decimals
+    assert f"{result.volume:,.2f} / {result.target:,.2f} USDT" in text
     assert f"created {result.orders_created}, filled {result.orders_filled}, cancelled {result.orders_cancelled}" \
         in text
-    assert f"{report.amount(result.fees)} USDT" in text
-    assert f"{report.amount(result.net_cost)} USDT" in text
+    assert f"{result.fees:,.2f} USDT" in text
+    assert f"{result.net_cost:,.2f} USDT" in text
     assert f"{result.net_cost_bps:.2f} bps" in text
     assert f"{result.inventory_drift_pp:+.2f} pp" in text
     assert report.duration(result.time_to_target_seconds) in text
@@ -255,4 +257,69 @@ def test_simulate_command_writes_chart_and_json(tmp_path, capsys):
     assert _png_size(chart) == (1000, 1000)
     data = json.loads(json_file.read_text())
     assert data["target_reached"] and data["orders_created"] == data["fills"] > 0
-    assert f"{report.amount(data['net_cost'])} USDT" in output
+    assert f"{data['net_cost']:,.2f} USDT" in output
+
+
+# ----- wording of the fill price, amounts in the quote's precision -----
+def test_resting_orders_can_fill_at_a_better_price_and_the_report_says_so(shared_data):
+    """In OctoBot's backtester a resting order priced beyond the whole price range of a step fills at the
+    range's edge: a better price than its own. The report must not claim that limit orders fill at their price."""
+    store = {}
+    with simulation.quiet_octobot_logs():
+        result = simulation.run(shared_data / "AbstractExchangeHistoryCollector_1586017993.616272.data",
+                                {"order_type": "maker", "volume_target": 20000, "random_seed": 1},
+                                starting_portfolio=dict(START), on_finished=_engine_snapshot(store), timeline=False)
+    fills = store["trades"]
+    assert fills and all(trade["maker"] for trade in fills)
+
+    def better(trade):
+        return trade["price"] < trade["order_price"] if trade["side"] == "buy" \
+            else trade["price"] > trade["order_price"]
+
+    at_own_price = [trade for trade in fills if trade["price"] == trade["order_price"]]
+    at_better_price = [trade for trade in fills if better(trade)]
+    # every fill is at the order's price or better, and better ones are common (about a quarter here)
+    assert len(at_own_price) + len(at_better_price) == len(fills)
+    assert len(at_better_price) >= len(fills) // 10
+    text = report.format_report(result)
+    assert "at their own price" not in text
+    assert "at its own price or at a better one" in text
+    assert "fills at the highest of them" in text and "at the lowest" in text
+
+
+def test_btc_quoted_amounts_keep_the_quote_precision(market_run, shared_data):
+    result, _ = market_run
+    ada_btc = dataclasses.replace(
+        result, symbol="ADA/BTC", data=str(shared_data / "AbstractExchangeHistoryCollector_1581775117.1713624.data"),
+        volume=0.3004, target=0.3, fees=0.0003004, net_cost=0.00001234, time_frame="1m", time_step_seconds=60.0)
+    text = report.format_report(ada_btc)
+    assert "0.00 BTC" not in text and "e-0" not in text
+    # the data's prices have 8 decimals (satoshis)
+    assert "0.30040000 / 0.30000000 BTC" in text
+    assert "0.00030040 BTC" in text and "0.00001234 BTC" in text
+
+
+def test_amounts_without_the_data_file_follow_the_target_scale(market_run, tmp_path):
+    result, _ = market_run
+    moved = dataclasses.replace(result, symbol="ETH/BTC", data=str(tmp_path / "gone.data"), target=2.0,
+                                volume=2.0125, fees=0.0020125, net_cost=0.0004, time_frame="1m",
+                                time_step_seconds=60.0)
+    text = report.format_report(moved)
+    assert "0.00 BTC" not in text
+    assert "2.01250 / 2.00000 BTC" in text and "0.00201 BTC" in text and "0.00040 BTC" in text
+
+
+def test_compare_table_keeps_the_quote_precision():
+    from volume_booster import compare
+    plan = compare.DataPlan(path=compare.SHARED_DATA / "x.data", exchange="bittrex", symbol="ADA/BTC", quote="BTC",
+                            quote_holding=0.15, target=0.3, min_amount=0.000375, max_amount=0.00225, candles=500,
+                            finest_time_frame="1m", price_decimals=8)
+    run = {"seed": 1, "volume": 0.30012, "target_reached": True, "time_to_target_seconds": 600.0, "fees": 0.00030012,
+           "net_cost": 0.0000151, "net_cost_bps": 0.5, "inventory_drift_pp": 0.1, "peak_inventory_drift_pp": 1.0,
+           "effective_settings": {"inventory_band_pp": 5.0}}
+    row = compare.aggregate("maker", plan, (0.1, 0.1), [run])
+    table = "\n".join(compare.table_lines([row]))
+    assert "0.30012000 BTC" in table and "| 0.00030012 |" in table and "| 0.00001510 |" in table
+    assert "e-0" not in table and "| 0.00 |" not in table
+    header = compare.format_report([row], [plan], [1])
+    assert "quote holding 0.15000000 BTC, target 0.30000000 BTC, orders 0.00037500-0.00225000 BTC" in header

@@ -17,7 +17,6 @@ Runs, all in OctoBot's own backtesting engine on the same data file and starting
 ``ms_per_order = (booster wall - idle wall) / orders``; ``overhead_ratio = booster wall / idle wall``. Wall
 times include OctoBot's start-up for that backtest (the same in every run), not the Python start-up.
 """
-import argparse
 import asyncio
 import gc
 import importlib.metadata
@@ -42,6 +41,7 @@ MAIN_ORDERS = 50000
 RESTING_ORDERS = 12000
 QUICK_MAIN_ORDERS = 3000
 QUICK_RESTING_ORDERS = 1500
+MAX_ORDERS = 10_000_000
 # order sizes as a share of the pair's starting quote holding: small enough that 50,000 orders of fees
 # (0.1 % each) leave the balances almost untouched, above the exchanges' minimum order size
 MIN_ORDER_SHARE = 0.0012
@@ -412,9 +412,23 @@ def format_bench(bench: dict) -> str:
     return "\n".join(lines)
 
 
+def _check_run_settings(info, profile, overrides) -> None:
+    """The --set overrides over the settings of every booster run, checked against the settings table before
+    anything runs (a bad value raises the settings error naming the setting)."""
+    from volume_booster import cli, simulation
+    vb_settings = cli.settings_module()
+    portfolio = simulation.portfolio_for_data(profile.config["trader-simulator"]["starting-portfolio"], info)
+    simulated = (info.candles - 1) * datafile.time_frame_seconds(info.finest_time_frame)
+    for order_type in ("market", "limit", "maker"):
+        settings = order_settings(portfolio[info.symbols[0].split("/")[1]], simulated, MAIN_ORDERS, order_type)
+        vb_settings.parse_settings({**profile.mode_settings, **settings, **overrides})
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="volume-booster bench",
+    from volume_booster import cli_input
+    prog = "volume-booster bench"
+    parser = cli_input.ArgumentParser(
+        prog=prog,
         description="What the Volume Booster costs the bot: wall time per order and memory, in OctoBot's "
                     "backtesting engine, against a trading mode that places no orders, on the same data.",
     )
@@ -423,41 +437,33 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"small run: about {QUICK_MAIN_ORDERS:,} market and {QUICK_RESTING_ORDERS:,} resting "
                              f"orders (default data: the embedded 2-day market)")
-    parser.add_argument("--orders", type=int, help=f"orders to aim at in the market run "
+    parser.add_argument("--orders", type=cli_input.whole_number(1, MAX_ORDERS), help=f"orders to aim at in the market run "
                                                    f"(default {MAIN_ORDERS:,}, quick {QUICK_MAIN_ORDERS:,})")
-    parser.add_argument("--resting-orders", type=int,
+    parser.add_argument("--resting-orders", type=cli_input.whole_number(1, MAX_ORDERS),
                         help=f"orders to aim at in the limit and maker runs (default {RESTING_ORDERS:,}, "
                              f"quick {QUICK_RESTING_ORDERS:,})")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="override a booster setting in every booster run (repeatable)")
     parser.add_argument("--json", dest="json_file", help="write the figures as JSON to this file")
-    options = parser.parse_args(argv)
-
+    try:
+        options = parser.parse_args(argv)
+        from volume_booster import cli
+        overrides, profile = cli.checked_settings(options.overrides)
+        if options.json_file:
+            cli_input.output_file("--json", options.json_file)
+        if options.data:
+            data_file = pathlib.Path(options.data)
+        elif options.quick or not DEFAULT_DATA.exists():
+            from volume_booster import market
+            data_file = market.default_market_file()
+            if not options.quick:
+                print(f"{DEFAULT_DATA} not found: using the embedded market", file=sys.stderr)
+        else:
+            data_file = DEFAULT_DATA
+        _check_run_settings(cli_input.data_file("--data", data_file), profile, overrides)
+    except (ValueError, OSError) as err:
+        return cli_input.report(prog, err)
     from volume_booster import simulation
-    simulation.import_mode_module()
-    from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
-    try:
-        overrides = simulation.parse_overrides(options.overrides)
-        unknown = sorted(set(overrides) - set(vb_settings.SPEC_BY_NAME))
-        if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(vb_settings.SPEC_BY_NAME)}")
-    except ValueError as err:
-        print(f"volume-booster bench: {err}", file=sys.stderr)
-        return 2
-    if options.data:
-        data_file = pathlib.Path(options.data)
-    elif options.quick or not DEFAULT_DATA.exists():
-        from volume_booster import market
-        data_file = market.default_market_file()
-        if not options.quick:
-            print(f"{DEFAULT_DATA} not found: using the embedded market", file=sys.stderr)
-    else:
-        data_file = DEFAULT_DATA
-    try:
-        datafile.read_info(data_file)
-    except (OSError, ValueError) as err:
-        print(f"volume-booster bench: {err}", file=sys.stderr)
-        return 2
 
     def log(message):
         print(message, file=sys.stderr, flush=True)

@@ -1,11 +1,11 @@
 """`volume-booster` command line: simulate the mode in OctoBot's backtesting engine (report and chart),
 measure what it costs the bot (bench), build the installable tentacle package."""
-import argparse
 import json
 import pathlib
 import sys
 
 from volume_booster import REPO_ROOT
+from volume_booster import cli_input
 
 
 def _duration(seconds) -> str:
@@ -13,7 +13,7 @@ def _duration(seconds) -> str:
     return report.duration(seconds)
 
 
-def _settings_module():
+def settings_module():
     from volume_booster import simulation
     simulation.import_mode_module()
     from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
@@ -21,8 +21,9 @@ def _settings_module():
 
 
 def simulate(argv) -> int:
-    parser = argparse.ArgumentParser(
-        prog="volume-booster simulate",
+    prog = "volume-booster simulate"
+    parser = cli_input.ArgumentParser(
+        prog=prog,
         description="Run the Volume Booster from a profile inside OctoBot's backtesting engine "
                     "(default: the embedded market, no network needed).",
     )
@@ -36,27 +37,24 @@ def simulate(argv) -> int:
                         help="write a PNG chart over simulated time: volume vs target, inventory with its band, "
                              "fees and net cost")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    options = parser.parse_args(argv)
-
-    from volume_booster import simulation
-    vb_settings = _settings_module()
     try:
-        overrides = simulation.parse_overrides(options.overrides)
-        profile = simulation.Profile.load(pathlib.Path(options.profile))
-        unknown = sorted(set(overrides) - set(vb_settings.SPEC_BY_NAME))
-        if unknown:
-            raise ValueError(f"unknown setting(s) {', '.join(unknown)}; "
-                             f"known: {', '.join(vb_settings.SPEC_BY_NAME)}")
-        # checked before the engine starts: invalid settings never reach an exchange
-        vb_settings.parse_settings({**profile.mode_settings, **overrides})
+        options = parser.parse_args(argv)
+        from volume_booster import simulation
+        overrides, profile = checked_settings(options.overrides, options.profile)
+        if options.data:
+            data_file = pathlib.Path(options.data)
+            cli_input.data_file("--data", data_file)
+        else:
+            from volume_booster import market
+            data_file = market.default_market_file()
+        # the starting portfolio completed for the data's pairs, as the run will build it
+        simulation.build_config(profile, data_file)
+        if options.json_file:
+            cli_input.output_file("--json", options.json_file)
+        if options.chart_file:
+            cli_input.output_file("--chart", options.chart_file, suffix=".png")
     except (ValueError, OSError) as err:
-        print(f"volume-booster simulate: {err}", file=sys.stderr)
-        return 2
-    if options.data:
-        data_file = pathlib.Path(options.data)
-    else:
-        from volume_booster import market
-        data_file = market.default_market_file()
+        return cli_input.report(prog, err)
     progress_bar = None
     if not options.no_progress:
         import tqdm
@@ -83,6 +81,24 @@ def simulate(argv) -> int:
     return 0 if result.settings_error is None else 2
 
 
+def checked_settings(override_texts, profile_folder=None) -> tuple:
+    """(overrides, profile): --set values parsed, the profile loaded, and both checked against the settings
+    table, so that invalid settings never reach an exchange. Raises ValueError naming the option."""
+    from volume_booster import simulation
+    vb_settings = settings_module()
+    overrides = simulation.parse_overrides(override_texts)
+    unknown = sorted(set(overrides) - set(vb_settings.SPEC_BY_NAME))
+    if unknown:
+        raise cli_input.InputError(f"--set: unknown setting(s) {', '.join(unknown)}; "
+                                   f"known: {', '.join(vb_settings.SPEC_BY_NAME)}")
+    try:
+        profile = simulation.Profile.load(pathlib.Path(profile_folder or simulation.DEFAULT_PROFILE))
+    except simulation.ProfileError as err:
+        raise cli_input.InputError(f"--profile {err}") from None
+    vb_settings.parse_settings({**profile.mode_settings, **overrides})
+    return overrides, profile
+
+
 def format_report(result) -> str:
     from volume_booster import report
     return report.format_report(result)
@@ -91,6 +107,9 @@ def format_report(result) -> str:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"simulate": simulate, "compare": compare, "package": package, "bench": bench}
+    if argv and argv[0] not in commands and argv[0] not in ("-h", "--help"):
+        return cli_input.report("volume-booster", cli_input.InputError(
+            f"unknown command {argv[0]!r}; commands: {', '.join(commands)}"))
     if not argv or argv[0] not in commands:
         print("usage: volume-booster {simulate,compare,bench,package} [options]\n"
               "  simulate  run the mode in OctoBot's backtesting engine: volume, orders, fees, costs; --chart\n"

@@ -17,7 +17,6 @@ Target and order sizes are set per data file from the pair's starting quote hold
 starting portfolio completed by ``simulation.portfolio_for_data``): orders of 0.25 % to 1.5 % of it and a
 target of 2x it, so that every style trades the same amounts toward the same target.
 """
-import argparse
 import asyncio
 import copy
 import dataclasses
@@ -59,6 +58,8 @@ BASELINES = ("coin-flip", "alternating-market")
 # simulator fee schedules, in percent as OctoBot's trader-simulator config holds them
 DEFAULT_FEES = ((0.1, 0.1), (0.02, 0.1))
 DEFAULT_SEEDS = 5
+MAX_SEEDS = 1000
+MAX_TARGET_MULTIPLE = 1000.0
 # sizes relative to the pair's starting quote holding
 DEFAULT_TARGET_MULTIPLE = 2.0
 MIN_AMOUNT_SHARE = 0.0025
@@ -82,6 +83,13 @@ class DataPlan:
     max_amount: float
     candles: int
     finest_time_frame: str
+    # decimals of the pair's prices in the data: quote amounts are printed with as many (at least 2)
+    price_decimals: int = 2
+
+    @property
+    def quote_decimals(self) -> int:
+        from volume_booster import report
+        return report.quote_decimals(self.price_decimals)
 
     @property
     def size_settings(self) -> dict:
@@ -106,7 +114,7 @@ def plan_data_file(path, profile, target_multiple: float = DEFAULT_TARGET_MULTIP
         path=pathlib.Path(path), exchange=info.exchange, symbol=symbol, quote=quote, quote_holding=holding,
         target=_round_sig(holding * target_multiple), min_amount=_round_sig(holding * MIN_AMOUNT_SHARE),
         max_amount=_round_sig(holding * MAX_AMOUNT_SHARE), candles=info.candles,
-        finest_time_frame=info.finest_time_frame,
+        finest_time_frame=info.finest_time_frame, price_decimals=info.price_decimals,
     )
 
 
@@ -238,6 +246,7 @@ def aggregate(style: str, plan: DataPlan, fees: tuple, runs: list) -> dict:
         "style_settings": dict(STYLES[style]),
         "target": plan.target,
         "quote_holding": plan.quote_holding,
+        "quote_decimals": plan.quote_decimals,
         "volume": _mean(run["volume"] for run in ok),
         "target_reached": bool(ok) and len(reached) == len(runs),
         "target_reached_runs": len(reached),
@@ -323,12 +332,10 @@ def _fmt_duration(seconds) -> str:
     return f"{minutes / 60:.1f}h"
 
 
-def _fmt_amount(value) -> str:
-    if value is None:
-        return "-"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+def _fmt_amount(value, decimals: int) -> str:
+    """A quote amount with the pair's quote decimals (never in exponent notation, never 0.00 BTC)."""
+    from volume_booster import report
+    return "-" if value is None else report.amount(value, decimals)
 
 
 TABLE_HEADER = ("data", "fees m/t", "style", "reached", "volume", "to target", "fees paid", "net cost",
@@ -340,15 +347,16 @@ def table_lines(rows: list) -> list:
     lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "|".join("---" for _ in TABLE_HEADER) + "|"]
     for row in rows:
         quote = row["symbol"].split("/")[1]
+        decimals = row.get("quote_decimals", 2)
         cells = (
             f"{row['exchange']} {row['symbol']}",
             f"{_fmt_pct(row['maker_fee'])}/{_fmt_pct(row['taker_fee'])}",
             row["style"],
             f"{row['target_reached_runs']}/{len(row['runs'])}",
-            f"{_fmt_amount(row['volume'])} {quote}",
+            f"{_fmt_amount(row['volume'], decimals)} {quote}",
             _fmt_duration(row["time_to_target_seconds"]),
-            f"{_fmt_amount(row['fees'])}",
-            f"{_fmt_amount(row['net_cost'])}",
+            _fmt_amount(row["fees"], decimals),
+            _fmt_amount(row["net_cost"], decimals),
             _fmt(row["net_cost_bps"], "+.1f"),
             _fmt(row["net_cost_bps_min"], "+.1f"),
             _fmt(row["net_cost_bps_max"], "+.1f"),
@@ -447,8 +455,10 @@ def format_report(rows: list, plans: list, seeds: list) -> str:
     for plan in plans:
         lines.append(f"  {plan.exchange} {plan.symbol} {plan.path.name}: "
                      f"{plan.candles} x {plan.finest_time_frame} candles, "
-                     f"quote holding {plan.quote_holding:g} {plan.quote}, target {plan.target:g} {plan.quote}, "
-                     f"orders {plan.min_amount:g}-{plan.max_amount:g} {plan.quote}")
+                     f"quote holding {_fmt_amount(plan.quote_holding, plan.quote_decimals)} {plan.quote}, "
+                     f"target {_fmt_amount(plan.target, plan.quote_decimals)} {plan.quote}, orders "
+                     f"{_fmt_amount(plan.min_amount, plan.quote_decimals)}-"
+                     f"{_fmt_amount(plan.max_amount, plan.quote_decimals)} {plan.quote}")
     lines.append("")
     lines.extend(table_lines(rows))
     lines.append("")
@@ -466,8 +476,10 @@ def _seed_text(seeds) -> str:
 # ---------------------------------------------------------------- command line
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="volume-booster compare",
+    from volume_booster import cli_input
+    prog = "volume-booster compare"
+    parser = cli_input.ArgumentParser(
+        prog=prog,
         description="Run the execution styles (maker, limit, market) and two baselines (coin-flip, "
                     "alternating-market) of the Volume Booster on the same data in OctoBot's backtesting engine, "
                     "with several seeds each, and print one table of volume, fees and net cost.",
@@ -480,30 +492,32 @@ def main(argv=None) -> int:
     parser.add_argument("--fees", default=",".join(f"{m:g}/{t:g}" for m, t in DEFAULT_FEES),
                         help="comma-separated MAKER/TAKER fee schedules in percent "
                              "(default: 0.1/0.1,0.02/0.1)")
-    parser.add_argument("--seeds", type=int, default=None,
+    parser.add_argument("--seeds", type=cli_input.whole_number(1, MAX_SEEDS), default=None,
                         help=f"runs per configuration, seeds 1..N "
                              f"(default {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)")
-    parser.add_argument("--target", type=float, default=DEFAULT_TARGET_MULTIPLE,
+    parser.add_argument("--target", type=cli_input.positive_number(MAX_TARGET_MULTIPLE), default=DEFAULT_TARGET_MULTIPLE,
                         help="volume target as a multiple of the pair's starting quote holding "
                              f"(default {DEFAULT_TARGET_MULTIPLE:g}); orders are 0.25 %%-1.5 %% of that holding")
     parser.add_argument("--quick", action="store_true",
                         help=f"one small file ({QUICK_FILE}, or the embedded market when absent) "
                              f"and {QUICK_SEEDS} seeds")
     parser.add_argument("--json", dest="json_file", help="write the rows as a JSON list to this file")
-    options = parser.parse_args(argv)
-
-    from volume_booster import simulation
     try:
-        styles = parse_styles(options.styles)
+        options = parser.parse_args(argv)
+        from volume_booster import simulation
+        try:
+            styles = parse_styles(options.styles)
+        except ValueError as err:
+            raise cli_input.InputError(f"--styles: {err}") from None
         fee_schedules = parse_fees(options.fees)
-        if options.target <= 0 or not math.isfinite(options.target):
-            raise ValueError(f"--target must be a positive multiple, got {options.target}")
         seed_count = options.seeds if options.seeds is not None else (QUICK_SEEDS if options.quick else DEFAULT_SEEDS)
-        if seed_count < 1:
-            raise ValueError(f"--seeds must be at least 1, got {seed_count}")
+        if options.json_file:
+            cli_input.output_file("--json", options.json_file)
         profile = simulation.Profile.load()
         if options.data:
             files = [pathlib.Path(path) for path in options.data]
+            for path in files:
+                cli_input.data_file("--data", path)
             if options.quick:
                 files = files[:1]
         elif options.quick:
@@ -521,8 +535,7 @@ def main(argv=None) -> int:
         plans = [plan_data_file(path, profile, options.target) for path in files]
         _check_settings(plans, styles, profile)
     except (ValueError, OSError) as err:
-        print(f"volume-booster compare: {err}", file=sys.stderr)
-        return 2
+        return cli_input.report(prog, err)
     seeds = list(range(1, seed_count + 1))
     total = len(plans) * len(fee_schedules) * len(styles) * len(seeds)
     print(f"{total} runs: {len(plans)} data file(s) x {len(fee_schedules)} fee schedule(s) x {len(styles)} "

@@ -15,7 +15,6 @@ What OctoBot's tentacles manager (octobot_tentacles_manager) accepts, read from 
 The zip is deterministic: members sorted, fixed timestamps and permissions, fixed compression level, so two
 builds of the same tree are byte-identical.
 """
-import argparse
 import json
 import pathlib
 import sys
@@ -148,20 +147,25 @@ def build_package(output_dir=DEFAULT_OUTPUT_DIR, repo_root: pathlib.Path = REPO_
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="volume-booster package",
+    from volume_booster import cli_input
+    prog = "volume-booster package"
+    parser = cli_input.ArgumentParser(
+        prog=prog,
         description="Build the installable OctoBot tentacle package (the Volume Booster trading mode and its "
                     "volume_booster profile). Install it from an OctoBot folder with: "
                     "OctoBot tentacles --install --all --location <zip>",
     )
     parser.add_argument("--output", default=str(DEFAULT_OUTPUT_DIR),
                         help=f"output folder (default: {DEFAULT_OUTPUT_DIR})")
-    options = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        zip_path = build_package(options.output)
+        options = parser.parse_args(sys.argv[1:] if argv is None else argv)
+        output = cli_input.output_folder("--output", options.output)
+    except cli_input.InputError as err:
+        return cli_input.report(prog, err)
+    try:
+        zip_path = build_package(output)
     except (PackageError, OSError) as err:
-        print(f"volume-booster package: {err}", file=sys.stderr)
-        return 2
+        return cli_input.report(prog, err)
     print(zip_path)
     return 0
 

@@ -4,6 +4,7 @@ Every figure comes from a :class:`volume_booster.simulation.SimulationResult` (t
 engine's portfolio and candles); the chart comes from its timeline, sampled at each engine time step.
 Floats are fine here: this is a report, not the mode's accounting.
 """
+import math
 import pathlib
 import typing
 
@@ -27,13 +28,30 @@ def duration(seconds) -> str:
     return f"{minutes}m{secs:02d}s"
 
 
-def amount(value: float) -> str:
-    """A quote amount: 2 decimals from 1,000 up, 6 significant digits below (BTC-quoted pairs stay readable)."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 1000:
-        return f"{value:,.2f}"
-    return f"{value:.6g}"
+MIN_QUOTE_DECIMALS = 2
+MAX_QUOTE_DECIMALS = 8
+# without the data file: decimals that show the target with this many significant digits
+TARGET_SIGNIFICANT_DIGITS = 6
+
+
+def amount(value: float, decimals: int = MIN_QUOTE_DECIMALS) -> str:
+    """A quote amount with a fixed number of decimals (never in exponent notation)."""
+    return f"{value:,.{decimals}f}"
+
+
+def quote_decimals(price_decimals: int) -> int:
+    """Decimals of quote amounts: those of the pair's prices (2 on BTC/USDT, 8 on ADA/BTC), at least 2."""
+    return max(MIN_QUOTE_DECIMALS, min(MAX_QUOTE_DECIMALS, price_decimals))
+
+
+def result_quote_decimals(result) -> int:
+    """Decimals of the quote amounts of a result: from the data file's prices, else from the target's scale."""
+    try:
+        return quote_decimals(datafile.read_info(result.data).price_decimals)
+    except (datafile.DataFileError, OSError):
+        if not result.target or result.target <= 0:
+            return MAX_QUOTE_DECIMALS
+        return quote_decimals(TARGET_SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(result.target)))
 
 
 def time_step(result) -> tuple:
@@ -73,11 +91,12 @@ def rows(result) -> list:
     """(figure, value, meaning) rows of the summary table."""
     figures = summary(result)
     quote = result.symbol.split("/")[1]
+    decimals = result_quote_decimals(result)
     reached = "reached" if result.target_reached else "NOT reached"
     simulated_hours_per_second = result.simulated_seconds / 3600 / result.wall_seconds \
         if result.wall_seconds else 0.0
     return [
-        ("volume / target", f"{amount(result.volume)} / {amount(result.target)} {quote} "
+        ("volume / target", f"{amount(result.volume, decimals)} / {amount(result.target, decimals)} {quote} "
                             f"({figures['volume_percent_of_target']:.1f}%)",
          f"target {reached}; filled quote value of the mode's own trades"),
         ("orders", f"created {result.orders_created}, filled {result.orders_filled}, "
@@ -86,8 +105,9 @@ def rows(result) -> list:
         ("fills", f"{result.fills}", "trades of the mode's orders (one order may fill in several)"),
         ("fill_ratio", f"{result.fill_ratio:.1%}", "orders filled / orders created"),
         ("maker_share", f"{result.maker_share:.1%}", "share of the volume filled as maker"),
-        ("fees", f"{amount(result.fees)} {quote}", "summed from the fills, converted to the quote at the fill price"),
-        ("net_cost", f"{amount(result.net_cost)} {quote}",
+        ("fees", f"{amount(result.fees, decimals)} {quote}",
+         "summed from the fills, converted to the quote at the fill price"),
+        ("net_cost", f"{amount(result.net_cost, decimals)} {quote}",
          "starting holdings minus final holdings, both valued at the final price"),
         ("net_cost_bps", f"{result.net_cost_bps:.2f} bps", "net_cost / volume x 10,000"),
         ("inventory_drift_pp", f"{result.inventory_drift_pp:+.2f} pp",
@@ -110,8 +130,10 @@ def limitations(result) -> list:
         f"Time moves in {step:g} s steps on {time_frame} data (the data file's finest time frame): delays "
         f"shorter than a step run in bursts, all orders of a step at one price.",
         "OctoBot's backtester has no spread, no slippage and no liquidity limit: market orders fill at the "
-        "candle's close whatever their size; limit orders fill at their own price when the candle's low/high "
-        "reaches them.",
+        "candle's close whatever their size. A resting (maker or limit) order fills when the candle's low or high "
+        "reaches it, at its own price or at a better one: a buy priced above all of the step's simulated trade "
+        "prices (the candle's low, high and close) fills at the highest of them, a sell priced below them all at "
+        "the lowest.",
         "So the simulated cost is fees plus the effect of price moves on the inventory; a live run also pays "
         "the spread and slippage. It is not a promise.",
     ]
@@ -169,7 +191,8 @@ def build_figure(result):
                     f"no spread, no slippage, no liquidity limit", fontsize=10)
 
     volume_axes.plot(x, timeline.volume, color="tab:blue", label="cumulative volume")
-    volume_axes.axhline(result.target, color="tab:red", linestyle="--", label=f"target {amount(result.target)}")
+    volume_axes.axhline(result.target, color="tab:red", linestyle="--",
+                        label=f"target {amount(result.target, result_quote_decimals(result))}")
     if result.target_reached and result.time_to_target_seconds is not None:
         volume_axes.axvline(result.time_to_target_seconds / scale, color="tab:gray", linestyle=":",
                             label=f"target reached after {duration(result.time_to_target_seconds)}")

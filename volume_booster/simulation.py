@@ -59,11 +59,47 @@ class Profile:
 
     @classmethod
     def load(cls, folder: pathlib.Path = DEFAULT_PROFILE) -> "Profile":
+        """The profile folder's config and mode settings; raises :class:`ProfileError` (naming the file and
+        what it lacks) for anything a run could not use."""
         folder = pathlib.Path(folder)
-        profile = json.loads((folder / "profile.json").read_text())
+        if not folder.is_dir():
+            raise ProfileError(f"{folder}: {'is a file' if folder.exists() else 'no such folder'}; "
+                               f"expected an OctoBot profile folder holding profile.json")
+        profile_file = folder / "profile.json"
+        config = _json_object(profile_file).get("config")
+        if not isinstance(config, dict):
+            raise ProfileError(f"{profile_file}: no \"config\" object; expected an OctoBot profile")
+        simulator = config.get("trader-simulator")
+        if not isinstance(simulator, dict):
+            raise ProfileError(f"{profile_file}: config has no \"trader-simulator\" object; expected the "
+                               f"simulator's settings with its \"starting-portfolio\"")
+        portfolio = simulator.get("starting-portfolio")
+        if not isinstance(portfolio, dict) or not all(
+                isinstance(amount, (int, float)) and not isinstance(amount, bool) and amount >= 0
+                for amount in portfolio.values()):
+            raise ProfileError(f"{profile_file}: config.trader-simulator.starting-portfolio must map each "
+                               f"currency to an amount of 0 or more, got {portfolio!r}")
         settings_file = folder / "specific_config" / f"{MODE_NAME}.json"
-        settings = json.loads(settings_file.read_text()) if settings_file.exists() else {}
-        return cls(config=profile["config"], mode_settings=settings)
+        settings = _json_object(settings_file) if settings_file.exists() else {}
+        return cls(config=config, mode_settings=settings)
+
+
+class ProfileError(ValueError):
+    """A profile folder a run cannot use: the message names the file and what is wrong."""
+
+
+def _json_object(path: pathlib.Path) -> dict:
+    try:
+        content = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProfileError(f"{path}: no such file; expected an OctoBot profile folder holding it") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ProfileError(f"{path}: cannot be read ({err})") from None
+    except json.JSONDecodeError as err:
+        raise ProfileError(f"{path}: not valid JSON ({err.msg} at line {err.lineno} column {err.colno})") from None
+    if not isinstance(content, dict):
+        raise ProfileError(f"{path}: expected a JSON object, got {type(content).__name__}")
+    return content
 
 
 @dataclasses.dataclass
@@ -232,13 +268,14 @@ def parse_overrides(pairs: typing.Iterable[str]) -> dict:
     """`name=value` strings into a dict; values are read as JSON when possible (numbers, booleans)."""
     overrides = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise ValueError(f"--set expects name=value, got {pair!r}")
-        name, value = pair.split("=", 1)
+        name, separator, value = pair.partition("=")
+        name = name.strip()
+        if not separator or not name:
+            raise ValueError(f"--set expects NAME=VALUE with a setting name before '=', got {pair!r}")
         try:
-            overrides[name.strip()] = json.loads(value)
+            overrides[name] = json.loads(value)
         except json.JSONDecodeError:
-            overrides[name.strip()] = value
+            overrides[name] = value
     return overrides
 
 
