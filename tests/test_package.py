@@ -78,6 +78,59 @@ print("INSPECT=" + json.dumps({
 """
 
 
+# the call OctoBot's web interface makes to install a package (Advanced -> Tentacles; its
+# web_interface/models/tentacles.py, install_packages): the edited tentacles config, the bot's aiohttp session
+# and, as install folder, octobot.constants.OCTOBOT_FOLDER (the octobot Python package's folder); a stand-in
+# folder replaces the latter here, so that nothing is written into the installed octobot package
+WEB_INSTALL_CODE = """
+import asyncio, sys
+import octobot_tentacles_manager.api as tentacles_manager_api
+zip_path, octobot_package_folder = sys.argv[1], sys.argv[2]
+errors = asyncio.run(tentacles_manager_api.install_all_tentacles(
+    zip_path,
+    setup_config=tentacles_manager_api.get_tentacles_setup_config(),
+    aiohttp_session=None,
+    bot_install_dir=octobot_package_folder,
+    authenticator=None,
+))
+print(f"INSTALL_ERRORS={errors}")
+sys.exit(1 if errors else 0)
+"""
+
+# the web interface's profile import (profile page, import a profile; its web_interface/models/profiles.py,
+# import_profile): octobot_commons' import_profile with the uploaded file and its secured file name, then the
+# profiles OctoBot's configuration loads from the bot's user/profiles (the profile selector lists the live ones)
+WEB_PROFILE_IMPORT_CODE = """
+import json, os, sys
+import werkzeug.utils
+import octobot.constants as octobot_constants
+import octobot_commons.configuration as configuration
+import octobot_commons.enums as commons_enums
+import octobot_commons.profiles as profiles
+import octobot_tentacles_manager.api as tentacles_manager_api
+zip_path = sys.argv[1]
+with open(zip_path, "rb") as uploaded:
+    profiles.import_profile(uploaded, octobot_constants.PROFILE_FILE_SCHEMA,
+                            name=werkzeug.utils.secure_filename(os.path.basename(zip_path)))
+config = configuration.Configuration(os.path.join("user", "config.json"), os.path.join("user", "profiles"),
+                                     profile_schema_path=octobot_constants.PROFILE_FILE_SCHEMA)
+config.load_profiles()
+listed = [
+    {
+        "id": profile.profile_id,
+        "name": profile.name,
+        "path": os.path.realpath(profile.path),
+        "live": profile.profile_type is commons_enums.ProfileType.LIVE,
+        "activates_mode": tentacles_manager_api.is_tentacle_activated_in_tentacles_setup_config(
+            tentacles_manager_api.get_tentacles_setup_config(profile.get_tentacles_config_path()),
+            "VolumeBoosterTradingMode"),
+    }
+    for profile in config.profile_by_id.values()
+]
+print("PROFILES=" + json.dumps(listed))
+"""
+
+
 def _version() -> str:
     return json.loads((REPO_ROOT / "metadata.json").read_text())["version"]
 
@@ -191,11 +244,20 @@ def test_build_refuses_a_mismatched_tentacle_version(tmp_path):
         package.build_package(tmp_path / "dist", repo_root=repo)
 
 
-def test_cli_main_prints_the_zip_path(tmp_path, capsys):
+def test_cli_main_prints_the_zip_paths(tmp_path, capsys):
     assert package.main(["--output", str(tmp_path / "out")]) == 0
-    printed = capsys.readouterr().out.strip()
-    assert printed == str((tmp_path / "out" / f"volume_booster-{_version()}.zip").resolve())
-    assert zipfile.is_zipfile(printed)
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed == [str((tmp_path / "out" / f"volume_booster-{_version()}.zip").resolve()),
+                       str((tmp_path / "out" / f"volume_booster_profile-{_version()}.zip").resolve())]
+    assert all(zipfile.is_zipfile(path) for path in printed)
+
+
+def test_profile_zip_holds_the_profile_at_its_root(tmp_path):
+    profile_zip = package.build_profile_package(tmp_path)
+    with zipfile.ZipFile(profile_zip) as archive:
+        names = archive.namelist()
+    assert names == _source_files(PROFILE_SOURCE)
+    assert package.build_profile_package(tmp_path / "again").read_bytes() == profile_zip.read_bytes()
 
 
 # ----- installed by OctoBot's tentacles manager -----
@@ -251,3 +313,38 @@ def test_installed_profile_activates_the_mode(installed_bot):
     reference = json.loads(
         (installed_bot / "user" / "reference_tentacles_config" / "tentacles_config.json").read_text())
     assert "VolumeBoosterTradingMode" in reference["tentacle_activation"]["Trading"]
+
+
+# ----- installed from OctoBot's web interface -----
+def test_web_interface_install_writes_the_profile_outside_the_bot_folder(built_zip, tmp_path):
+    """Why the README's web route imports the profile zip: the web interface's install call writes the package's
+    profile under the octobot package folder, where the bot's profile selector never looks."""
+    bot, octobot_package_folder = tmp_path / "bot", tmp_path / "octobot_package"
+    bot.mkdir()
+    octobot_package_folder.mkdir()
+    rc, stdout, stderr = run_python(WEB_INSTALL_CODE, bot, built_zip, octobot_package_folder)
+    assert rc == 0 and "INSTALL_ERRORS=0" in stdout, f"--- stdout\n{stdout[-3000:]}\n--- stderr\n{stderr[-3000:]}"
+    assert (bot / "tentacles" / "Trading" / "Mode" / "volume_booster_trading_mode" / "__init__.py").is_file()
+    assert (octobot_package_folder / "user" / "profiles" / "volume_booster" / "profile.json").is_file()
+    assert not (bot / "user" / "profiles" / "volume_booster").exists()
+
+
+def test_web_interface_profile_import_makes_the_profile_selectable(built_zip, tmp_path):
+    """The README's web route: install the package, then import the profile zip on the profile page; the
+    Volume Booster profile is then among the live profiles OctoBot loads from the bot's user/profiles, with
+    the mode activated."""
+    bot, octobot_package_folder = tmp_path / "bot", tmp_path / "octobot_package"
+    bot.mkdir()
+    octobot_package_folder.mkdir()
+    rc, stdout, stderr = run_python(WEB_INSTALL_CODE, bot, built_zip, octobot_package_folder)
+    assert rc == 0, f"--- stdout\n{stdout[-3000:]}\n--- stderr\n{stderr[-3000:]}"
+    profile_zip = package.build_profile_package(tmp_path / "dist")
+    rc, stdout, stderr = run_python(WEB_PROFILE_IMPORT_CODE, bot, profile_zip)
+    assert rc == 0, f"--- stdout\n{stdout[-3000:]}\n--- stderr\n{stderr[-3000:]}"
+    listed = json.loads(next(line for line in stdout.splitlines() if line.startswith("PROFILES="))[len("PROFILES="):])
+    source = json.loads((PROFILE_SOURCE / "profile.json").read_text())["profile"]
+    booster = [profile for profile in listed if profile["name"] == source["name"]]
+    assert len(booster) == 1, listed
+    assert booster[0]["id"] == source["id"]
+    assert booster[0]["live"] and booster[0]["activates_mode"]
+    assert booster[0]["path"].startswith(str((bot / "user" / "profiles").resolve()))

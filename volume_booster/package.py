@@ -10,7 +10,11 @@ What OctoBot's tentacles manager (octobot_tentacles_manager) accepts, read from 
   `tentacles-requirements` are read and must all be present) one level below a type folder such as
   `Trading/Mode/`; the type folders need no `__init__.py` (the installer creates them in the bot's
   `tentacles/` and appends the import of each installed tentacle to the type's `__init__.py`);
-- every folder of `reference_tentacles/profiles/` is installed as a profile into `user/profiles/<folder>/`.
+- every folder of `reference_tentacles/profiles/` is installed as a profile into
+  `<bot install dir>/user/profiles/<folder>/`. The command line's install uses the bot's folder; OctoBot's web
+  interface passes the octobot Python package folder instead, so a profile installed from there never shows
+  in the bot's profile selector. The profile is therefore also built alone, for the web interface's profile
+  import (`volume_booster_profile-<version>.zip`).
 
 The zip is deterministic: members sorted, fixed timestamps and permissions, fixed compression level, so two
 builds of the same tree are byte-identical.
@@ -146,13 +150,29 @@ def build_package(output_dir=DEFAULT_OUTPUT_DIR, repo_root: pathlib.Path = REPO_
     return write_zip(package_members(repo_root), zip_path).resolve()
 
 
+def profile_zip_name(version: str) -> str:
+    return f"{PROFILE_ID}_profile-{version}.zip"
+
+
+def build_profile_package(output_dir=DEFAULT_OUTPUT_DIR, repo_root: pathlib.Path = REPO_ROOT) -> pathlib.Path:
+    """Write dist/volume_booster_profile-<version>.zip: the profile alone, its files at the zip's root, as
+    OctoBot's profile export writes them and its web interface's profile import reads them (that import
+    installs into the bot's user/profiles, where the web interface's tentacle install does not put it)."""
+    profile_dir = repo_root / "profiles" / PROFILE_ID
+    _check_profile(profile_dir)
+    members = [(path.relative_to(profile_dir).as_posix(), path) for path in _files_under(profile_dir)]
+    zip_path = pathlib.Path(output_dir) / profile_zip_name(package_version(repo_root))
+    return write_zip(members, zip_path).resolve()
+
+
 def main(argv=None) -> int:
     from volume_booster import cli_input
     prog = "volume-booster package"
     parser = cli_input.ArgumentParser(
         prog=prog,
         description="Build the installable OctoBot tentacle package (the Volume Booster trading mode and its "
-                    "volume_booster profile). Install it from an OctoBot folder with: "
+                    "volume_booster profile) and the profile alone (for the profile import of OctoBot's web "
+                    "interface). Install the package from an OctoBot folder with: "
                     "OctoBot tentacles --install --all --location <zip>",
     )
     parser.add_argument("--output", default=str(DEFAULT_OUTPUT_DIR),
@@ -163,10 +183,11 @@ def main(argv=None) -> int:
     except cli_input.InputError as err:
         return cli_input.report(prog, err)
     try:
-        zip_path = build_package(output)
+        paths = (build_package(output), build_profile_package(output))
     except (PackageError, OSError) as err:
         return cli_input.report(prog, err)
-    print(zip_path)
+    for path in paths:
+        print(path)
     return 0
 
 
