@@ -145,6 +145,8 @@ class SimulationResult:
     # the mode's trades still held in the engine's trade record (OctoBot keeps at most 10,000 recent trades):
     # sum_of_fills and sum_of_fill_fees only cover these
     engine_trades_seen: typing.Optional[int] = None
+    # own orders open when the mode stopped and gone at its restart without a trade (state file runs only)
+    orders_vanished: int = 0
     # the largest |inventory drift| (pp, as inventory_drift_pp but at each engine time step's price) during
     # the run; None without a timeline
     peak_inventory_drift_pp: typing.Optional[float] = None
@@ -577,6 +579,7 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
         maker_share=float(ledger.maker_volume / ledger.volume) if ledger and ledger.volume else 0.0,
         pairs=pairs,
         engine_trades_seen=len(own_trades),
+        orders_vanished=ledger.orders_vanished if ledger else 0,
         waiting_reason=None if booster.finished_reason else booster.waiting.current,
         waiting_reasons=booster.waiting.summary(),
     )

@@ -62,6 +62,9 @@ class Ledger:
         self.orders_cancelled = 0
         self.orders_expired = 0
         self.orders_expired_self_trade = 0
+        # open when the mode stopped, gone from the exchange at its restart without a trade (e.g. a paper-trading
+        # simulator loses its open orders when the bot process dies)
+        self.orders_vanished = 0
         # volume per UTC day (day number -> volume), the current and previous day only
         self._day_volumes = {}
         self.first_fill_time = None
@@ -156,6 +159,7 @@ class Ledger:
             "orders_cancelled": self.orders_cancelled,
             "orders_expired": self.orders_expired,
             "orders_expired_self_trade": self.orders_expired_self_trade,
+            "orders_vanished": self.orders_vanished,
             "day_volumes": {str(day): str(volume) for day, volume in self._day_volumes.items()},
             "first_fill_time": self.first_fill_time,
             "last_fill_time": self.last_fill_time,
@@ -173,6 +177,8 @@ class Ledger:
                      "orders_expired_self_trade",
                      "first_fill_time", "last_fill_time", "target_reached_time"):
             setattr(ledger, name, data[name])
+        # absent from state files written before it was counted
+        ledger.orders_vanished = data.get("orders_vanished", 0)
         ledger._counted_order = collections.deque(data["counted_trade_ids"])
         ledger._counted_trade_ids = set(ledger._counted_order)
         ledger._day_volumes = {int(day): decimal.Decimal(volume) for day, volume in data["day_volumes"].items()}

@@ -45,7 +45,7 @@ def test_ambiguous_create_adopts_only_the_matching_order():
     assert vb_faults.find_adoptable(attempt, candidates[:3]) is None
 
 
-def test_journal_replays_events_after_the_last_snapshot_and_survives_a_torn_line(tmp_path):
+def test_journal_lines_carry_a_checksum_and_a_torn_line_is_reported(tmp_path):
     path = tmp_path / "state" / vb_journal.state_file_name("binance", "BTC/USDT")
     journal = vb_journal.Journal(path, compact_every=3)
     journal.compact({"ledger": {"volume": "1"}})
@@ -55,16 +55,42 @@ def test_journal_replays_events_after_the_last_snapshot_and_survives_a_torn_line
     journal.append("order_closed", id="a", how="filled")
     assert journal.needs_compaction
     journal.close()
+    assert all(line.endswith('"}') and ',"crc":"' in line for line in path.read_text().splitlines())
     with open(path, "a", encoding="utf-8") as target:
         target.write('{"type": "fill", "fi')  # a crash while writing
-    snapshot, events = vb_journal.Journal(path).load()
-    assert snapshot["ledger"] == {"volume": "1"}
-    assert [event["type"] for event in events] == ["order", "fill", "order_closed"]
+    events, problems = vb_journal.Journal(path).read()
+    assert [(number, event["type"]) for number, event in events] == \
+        [(1, "snapshot"), (2, "order"), (3, "fill"), (4, "order_closed")]
+    assert events[0][1]["ledger"] == {"volume": "1"} and "crc" not in events[0][1]
+    assert [number for number, _ in problems] == [5] and "torn" in problems[0][1]
     journal = vb_journal.Journal(path)
     journal.compact({"ledger": {"volume": "2"}})
-    snapshot, events = journal.load()
-    assert snapshot["ledger"] == {"volume": "2"} and events == []
+    events, problems = journal.read()
+    assert [event["ledger"] for _, event in events] == [{"volume": "2"}] and problems == []
     assert path.name == "binance-BTC_USDT.jsonl"
+
+
+def test_journal_reports_each_damaged_line_with_its_reason(tmp_path):
+    path = tmp_path / "state.jsonl"
+    good = vb_journal.encode_line({"type": "order", "id": "a"})
+    flipped = good.replace('"a"', '"b"')
+    path.write_bytes("\n".join([good, flipped, "[1,2,3]", "42", '{"type":"order","id":"c"}', ""]).encode()
+                     + b"\xff\xfe{\n\n")
+    events, problems = vb_journal.Journal(path).read()
+    assert events == [(1, {"type": "order", "id": "a"})]
+    assert [(number, reason.split(" (")[0]) for number, reason in problems] == [
+        (2, "checksum mismatch"), (3, "not a JSON object"), (4, "not a JSON object"),
+        (5, "no checksum, unlike the other lines"), (6, "not UTF-8 text"),
+    ]
+
+
+def test_journal_without_checksums_still_loads(tmp_path):
+    # a state file written before lines carried their checksum
+    path = tmp_path / "old.jsonl"
+    path.write_text('{"type":"snapshot","version":1,"ledger":{}}\n{"type":"order","id":"a"}\n{"type":"fi')
+    events, problems = vb_journal.Journal(path).read()
+    assert [event["type"] for _, event in events] == ["snapshot", "order"]
+    assert [number for number, _ in problems] == [3]
 
 
 def test_fill_round_trips_through_json():
