@@ -200,6 +200,7 @@ def test_simulate_rejects_bad_options(tmp_path, capsys, engine_calls, args, expe
     (["--styles", "maker,taker"], "--styles: unknown style(s) taker; known: maker, limit, market"),
     (["--styles", ","], "--styles: unknown style(s) (none)"),
     (["--fees", "0.1"], "--fees expects MAKER/TAKER in percent"),
+    (["--fees", "0.1/150"], "--fees expects percentages from 0 to 100, got '0.1/150'"),
     (["--target", "0"], "--target: expects a number above 0"),
     (["--target", "nan"], "--target: expects a number above 0"),
     (["--json", "{missing}/rows.json"], "--json {missing}/rows.json: folder {missing} does not exist"),

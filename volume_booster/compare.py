@@ -159,8 +159,8 @@ def parse_fees(text: str) -> tuple:
             maker, taker = float(parts[0]), float(parts[1])
         except ValueError:
             raise ValueError(f"--fees expects numbers, got {item!r}") from None
-        if not (math.isfinite(maker) and math.isfinite(taker)) or maker < 0 or taker < 0:
-            raise ValueError(f"--fees expects non-negative percentages, got {item!r}")
+        if not (math.isfinite(maker) and math.isfinite(taker)) or not (0 <= maker <= 100 and 0 <= taker <= 100):
+            raise ValueError(f"--fees expects percentages from 0 to 100, got {item!r}")
         schedules.append((maker, taker))
     if not schedules:
         raise ValueError("--fees got no fee schedule")
