@@ -153,7 +153,8 @@ def test_simulate_rejects_bad_profiles(tmp_path, capsys, engine_calls):
         bad_portfolio: f"--profile {bad_portfolio / 'profile.json'}: config.trader-simulator.starting-portfolio "
                        f"must map each currency to an amount of 0 or more",
         broken: f"--profile {broken / 'profile.json'}: not valid JSON (",
-        broken_settings: f"--profile {broken_settings / 'specific_config' / simulation.MODE_NAME}.json: not valid JSON (",
+        broken_settings: f"--profile {broken_settings / 'specific_config' / simulation.MODE_NAME}.json: "
+                         f"not valid JSON (",
         tmp_path / "absent": f"--profile {tmp_path / 'absent'}: no such folder; expected an OctoBot profile folder",
     }
     for folder, expected in cases.items():

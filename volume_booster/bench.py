@@ -437,8 +437,9 @@ def main(argv=None) -> int:
     parser.add_argument("--quick", action="store_true",
                         help=f"small run: about {QUICK_MAIN_ORDERS:,} market and {QUICK_RESTING_ORDERS:,} resting "
                              f"orders (default data: the embedded 2-day market)")
-    parser.add_argument("--orders", type=cli_input.whole_number(1, MAX_ORDERS), help=f"orders to aim at in the market run "
-                                                   f"(default {MAIN_ORDERS:,}, quick {QUICK_MAIN_ORDERS:,})")
+    parser.add_argument("--orders", type=cli_input.whole_number(1, MAX_ORDERS),
+                        help=f"orders to aim at in the market run "
+                             f"(default {MAIN_ORDERS:,}, quick {QUICK_MAIN_ORDERS:,})")
     parser.add_argument("--resting-orders", type=cli_input.whole_number(1, MAX_ORDERS),
                         help=f"orders to aim at in the limit and maker runs (default {RESTING_ORDERS:,}, "
                              f"quick {QUICK_RESTING_ORDERS:,})")

@@ -495,7 +495,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=cli_input.whole_number(1, MAX_SEEDS), default=None,
                         help=f"runs per configuration, seeds 1..N "
                              f"(default {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)")
-    parser.add_argument("--target", type=cli_input.positive_number(MAX_TARGET_MULTIPLE), default=DEFAULT_TARGET_MULTIPLE,
+    parser.add_argument("--target", type=cli_input.positive_number(MAX_TARGET_MULTIPLE),
+                        default=DEFAULT_TARGET_MULTIPLE,
                         help="volume target as a multiple of the pair's starting quote holding "
                              f"(default {DEFAULT_TARGET_MULTIPLE:g}); orders are 0.25 %%-1.5 %% of that holding")
     parser.add_argument("--quick", action="store_true",
