@@ -5,7 +5,7 @@ import logging
 
 import pytest
 
-from volume_booster import REPO_ROOT, simulation
+from volume_booster import REPO_ROOT, report, simulation
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 BTC_USDT = SHARED_DATA / "AbstractExchangeHistoryCollector_1586017993.616272.data"  # 502 x 1m
@@ -112,6 +112,9 @@ def test_a_mode_that_cannot_trade_says_why_once_per_kind_and_names_the_setting()
     assert result.orders_created == 0 and not result.target_reached
     assert "min_buy_amount" in result.waiting_reason and "min_sell_amount" in result.waiting_reason
     assert states and states[0].startswith(f"waiting: {result.waiting_reason}")
+    text = report.format_report(result)
+    assert f"waiting at the end: {result.waiting_reason}" in text
+    assert f"steps that placed nothing: {sum(result.waiting_reasons.values()):,}" in text
     steps = sum(result.waiting_reasons.values())
     assert steps > 3000  # 8 hours of 2-8 s steps
     waiting_lines = [line for line in lines if line.startswith("No order")]

@@ -150,6 +150,22 @@ def limitations(result) -> list:
     return lines
 
 
+# reasons listed under "steps that placed nothing"
+WAITING_REASONS_SHOWN = 3
+
+
+def waiting_lines(result) -> list:
+    """The steps that placed nothing, by reason (most frequent first): what blocked the mode and which setting
+    to change."""
+    reasons = getattr(result, "waiting_reasons", None) or {}
+    if not reasons:
+        return []
+    lines = [f"  steps that placed nothing: {sum(reasons.values()):,}, most often:"]
+    for reason, count in list(reasons.items())[:WAITING_REASONS_SHOWN]:
+        lines.append(f"    {count:,}x {reason}")
+    return lines
+
+
 def format_report(result) -> str:
     quote = result.symbol.split("/")[1]
     header = f"Volume Booster simulation: {result.symbol} on {pathlib.Path(result.data).name} (amounts in {quote})"
@@ -161,6 +177,9 @@ def format_report(result) -> str:
         lines.append(f"  NOT STARTED: {result.settings_error}")
     elif result.stopped_reason:
         lines.append(f"  stopped: {result.stopped_reason}")
+    elif result.waiting_reason:
+        lines.append(f"  waiting at the end: {result.waiting_reason}")
+    lines += waiting_lines(result)
     lines += ["", "What this simulation cannot show:"]
     lines += [f"  - {line}" for line in limitations(result)]
     return "\n".join(lines)
