@@ -8,31 +8,21 @@ tests/fixtures/octobot_tentacles (packaged into a second zip here, never shipped
 (OctoBot takes its data importer from a subclass of AbstractExchangeHistoryCollector) and a profile with id
 "default" (OctoBot refuses to start without one).
 """
-import importlib.metadata
 import json
 import os
-import pathlib
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from volume_booster import REPO_ROOT
-from volume_booster import package
+from tests.octobot_process import build_bot_folder, is_known_segfault_at_exit, octobot_version, run_octobot
 
 pytestmark = pytest.mark.e2e
 
 DATA_FILE = "AbstractExchangeHistoryCollector_1586017993.616272.data"  # binance BTC/USDT, 1m, 502 candles
-FIXTURE_TENTACLES = REPO_ROOT / "tests" / "fixtures" / "octobot_tentacles"
 VOLUME_TARGET = 2000
-INSTALL_TIMEOUT = 180
 BACKTEST_TIMEOUT = 600
-SEGFAULT_RETURN_CODES = (-signal.SIGSEGV, 128 + signal.SIGSEGV)
-ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 # the mode's own log lines
 FILL_LINE = re.compile(
     r"VolumeBooster\[BTC/USDT\] Fill (?P<side>buy|sell) (?P<amount>[\d.]+) BTC @ (?P<price>[\d.]+) "
@@ -48,104 +38,14 @@ REPORT_TRADES_LINE = re.compile(r"========= (?P<count>\d+) Trades on binance ===
 REPORT_TRADE = re.compile(r"^(?P<side>BUY|SELL) MARKET: (?P<amount>[\d.]+) BTC at (?P<price>[\d.]+) USDT", re.M)
 
 
-def octobot_version() -> str:
-    return importlib.metadata.version("OctoBot")
-
-
-def octobot_executable() -> pathlib.Path:
-    script = pathlib.Path(sys.executable).parent / "OctoBot"
-    if not script.is_file():
-        found = shutil.which("OctoBot")
-        assert found, f"the OctoBot console script is missing beside {sys.executable} and on PATH"
-        script = pathlib.Path(found)
-    return script
-
-
-def run_octobot(args, cwd: pathlib.Path, log_name: str, timeout: float):
-    """Run the OctoBot CLI in cwd (own process group, killed on timeout); return (rc, output, seconds)."""
-    env = dict(os.environ)
-    env.pop("PYTHONPATH", None)  # the OctoBot folder's tentacles/ must be the one imported
-    # offline: never let OctoBot try to (re)download its default tentacles, exit instead
-    env["EXIT_BEFORE_TENTACLES_AUTO_REINSTALL"] = "true"
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    stdout_path = cwd / f"{log_name}.stdout"
-    stderr_path = cwd / f"{log_name}.stderr"
-    started = time.monotonic()
-    with open(stdout_path, "wb") as stdout, open(stderr_path, "wb") as stderr:
-        process = subprocess.Popen([str(octobot_executable()), *args], cwd=cwd, env=env, stdout=stdout,
-                                   stderr=stderr, stdin=subprocess.DEVNULL, start_new_session=True)
-        try:
-            rc = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-            pytest.fail(f"OctoBot {' '.join(args)} timed out after {timeout} s in {cwd}\n"
-                        f"{_tail(stdout_path)}\n--- stderr\n{_tail(stderr_path)}")
-    seconds = time.monotonic() - started
-    output = ANSI_ESCAPE.sub("", stdout_path.read_text(errors="replace") + stderr_path.read_text(errors="replace"))
-    return rc, output, seconds
-
-
-def _tail(path: pathlib.Path, chars=4000) -> str:
-    return ANSI_ESCAPE.sub("", path.read_text(errors="replace"))[-chars:] if path.exists() else ""
-
-
-def is_known_segfault_at_exit(rc: int, report_printed: bool) -> bool:
-    """OctoBot 2.0.15 prints its backtesting report and then crashes at exit (SIGSEGV): a known defect of that
-    version, accepted only when the report was printed."""
-    return octobot_version() == "2.0.15" and rc in SEGFAULT_RETURN_CODES and report_printed
-
-
-def build_fixture_zip(output: pathlib.Path) -> pathlib.Path:
-    members = [
-        (f"{package.ARCHIVE_ROOT}/{path.relative_to(FIXTURE_TENTACLES).as_posix()}", path)
-        for path in sorted(FIXTURE_TENTACLES.rglob("*"))
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
-    ]
-    return package.write_zip(members, output)
-
-
-def install(zip_path: pathlib.Path, bot: pathlib.Path, log_name: str) -> str:
-    rc, output, seconds = run_octobot(["tentacles", "--install", "--all", "--location", str(zip_path)], bot,
-                                      log_name, INSTALL_TIMEOUT)
-    print(f"\nOctoBot {octobot_version()} tentacles --install {zip_path.name}: rc {rc}, {seconds:.1f} s")
-    succeeded = "have been successfully processed" in output
-    assert rc == 0 or is_known_segfault_at_exit(rc, succeeded), f"install of {zip_path.name}: rc {rc}\n{output[-4000:]}"
-    assert succeeded, f"install of {zip_path.name} reported errors:\n{output[-4000:]}"
-    errors = [line for line in output.splitlines() if re.search(r"\b(ERROR|CRITICAL)\b", line)]
-    assert errors == [], f"install of {zip_path.name} logged errors:\n" + "\n".join(errors)
-    return output
-
-
 @pytest.fixture(scope="module")
 def backtest(shared_data, tmp_path_factory):
     source = shared_data / DATA_FILE
     if not source.is_file():
         pytest.skip(f"market data file missing: {source}")
     work = tmp_path_factory.mktemp("e2e")
-    bot = work / "octobot"
-    bot.mkdir()
-    package_zip = package.build_package(work / "dist")
-    fixture_zip = build_fixture_zip(work / "dist" / "octobot_offline_test_fixtures.zip")
-
-    install(fixture_zip, bot, "install_fixtures")
-    install(package_zip, bot, "install_package")
-
-    profile_dir = bot / "user" / "profiles" / "volume_booster"
-    activation = json.loads((profile_dir / "tentacles_config.json").read_text())["tentacle_activation"]
-    assert activation["Trading"]["VolumeBoosterTradingMode"] is True
-
-    # select the profile: OctoBot -b ignores FORCED_PROFILE, user/config.json is what it reads
-    import octobot
-    config = json.loads((pathlib.Path(octobot.__file__).parent / "config" / "default_config.json").read_text())
-    config["profile"] = "volume_booster"
-    (bot / "user" / "config.json").write_text(json.dumps(config, indent=2))
-
     # a short run that trades: market orders, a small target, reproducible randomness
-    settings_file = profile_dir / "specific_config" / "VolumeBoosterTradingMode.json"
-    settings = json.loads(settings_file.read_text())
-    settings.update(order_type="market", volume_target=VOLUME_TARGET, random_seed=7)
-    settings_file.write_text(json.dumps(settings, indent=2))
+    bot = build_bot_folder(work, settings=dict(order_type="market", volume_target=VOLUME_TARGET, random_seed=7))
 
     data_dir = bot / "backtesting" / "data"
     data_dir.mkdir(parents=True)
