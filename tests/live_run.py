@@ -23,8 +23,10 @@ VANISHED = re.compile(r"Order (?P<id>[\w-]+) was open when the mode stopped and 
 # OctoBot's own order lines (paper trading)
 CREATING = re.compile(r"Creating order: BTC/USDT \| (?P<type>[A-Z_]+) \| Price : (?P<price>[\d.]+) \| Quantity : "
                       r"(?P<quantity>[\d.]+) .*?\| id : (?P<id>[\w-]+) \| tag: volume_booster")
-FILLED = re.compile(r"\[FillOrderState\] \w+ \| (?P<id>[\w-]+) .*State : filled")
-CANCELLED = re.compile(r"\[CancelOrderState\] \w+ \| (?P<id>[\w-]+) .*State : cancel")
+# an order's state lines ("[FillOrderState] SellLimitOrder | <id> [exchange id: ...] ... State : filled" on OctoBot
+# 2.1, without the state prefix on 2.0)
+FILLED = re.compile(r"\w+Order \| (?P<id>[\w-]+) \[exchange id: [^\]]*\] [^\n]*State : filled")
+CANCELLED = re.compile(r"\w+Order \| (?P<id>[\w-]+) \[exchange id: [^\]]*\] [^\n]*State : cancel")
 
 
 @dataclasses.dataclass
