@@ -88,3 +88,60 @@ def test_order_settings_aim_above_the_order_count():
     assert settings["min_buy_amount"] == pytest.approx(10000 * bench.MIN_ORDER_SHARE)
     assert settings["max_sell_amount"] == pytest.approx(10000 * bench.MAX_ORDER_SHARE)
     assert settings["volume_target"] == 1e12 and settings["order_type"] == "market"
+
+
+@pytest.fixture(scope="module")
+def coarse_bench(shared_data, tmp_path_factory):
+    from volume_booster import bench_coarse
+    if not bench_coarse.FOUR_HOUR_DATA.is_file():
+        pytest.skip(f"4h market data file missing: {bench_coarse.FOUR_HOUR_DATA}")
+    json_file = tmp_path_factory.mktemp("bench_coarse") / "bench.json"
+    code = bench.main(["--quick", "--orders", "200", "--resting-orders", "100", "--coarse-data",
+                       str(bench_coarse.FOUR_HOUR_DATA), "--coarse-repeat", "1", "--json", str(json_file)])
+    assert code == 0
+    return json.loads(json_file.read_text())
+
+
+def test_coarse_bench_ratios_are_recomputed_from_the_process_walls(coarse_bench):
+    coarse = coarse_bench["coarse"]
+    runs = coarse["runs"]
+    assert set(runs) == {"idle", "profile", "unreachable"}
+    idle = runs["idle"]
+    for name, run in runs.items():
+        assert run["process_wall_seconds"] > run["engine_wall_seconds"] > 0, name
+        assert run["ratio"] == pytest.approx(run["process_wall_seconds"] / idle["process_wall_seconds"], rel=1e-12)
+        assert run["engine_ratio"] == pytest.approx(run["engine_wall_seconds"] / idle["engine_wall_seconds"],
+                                                    rel=1e-12)
+        assert run["process_walls_tried"] == [run["process_wall_seconds"]]
+    assert coarse_bench["four_hour_ratio"] == runs["profile"]["ratio"]
+    assert coarse_bench["four_hour_unreachable_target_ratio"] == runs["unreachable"]["ratio"]
+
+
+def test_coarse_bench_runs_play_the_whole_4h_file(coarse_bench):
+    coarse = coarse_bench["coarse"]
+    runs = coarse["runs"]
+    assert coarse["time_frame"] == "4h" and len(coarse["symbols"]) == 4
+    span = (coarse["candles"] - 1) * 4 * 3600
+    for name, run in runs.items():
+        assert run["simulated_seconds"] >= span, name
+        assert run["pairs"] == 4, name
+    assert runs["idle"]["orders"] == 0 and runs["idle"]["fills"] == 0
+    assert runs["profile"]["settings_error"] is None and runs["profile"]["orders"] > 0
+    # a target no pair reaches: the loop trades to the end of the data, more than with the profile's target
+    assert runs["unreachable"]["targets_reached"] == 0
+    assert runs["unreachable"]["orders"] > runs["profile"]["orders"]
+
+
+def test_coarse_bench_report_prints_the_ratio_against_the_goal(coarse_bench):
+    from volume_booster import bench_coarse
+    text = bench.format_bench(coarse_bench)
+    profile = coarse_bench["coarse"]["runs"]["profile"]
+    assert f"4h ratio (booster, profile settings): {profile['ratio']:.2f}x the idle backtest's wall time" in text
+    assert f"the {bench_coarse.GOAL_RATIO:g}x goal" in text
+
+
+def test_bench_rejects_a_bad_coarse_data_file(tmp_path, capsys):
+    missing = tmp_path / "missing.data"
+    assert bench.main(["--quick", "--coarse-data", str(missing)]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "--coarse-data" in error[0] and str(missing) in error[0]

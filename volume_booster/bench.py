@@ -16,6 +16,9 @@ Runs, all in OctoBot's own backtesting engine on the same data file and starting
 
 ``ms_per_order = (booster wall - idle wall) / orders``; ``overhead_ratio = booster wall / idle wall``. Wall
 times include OctoBot's start-up for that backtest (the same in every run), not the Python start-up.
+
+Then, on 4h data (the shared 4h file by default), whole backtest processes of the booster against the idle mode
+(see :mod:`volume_booster.bench_coarse`): what the loop costs when one engine step is much longer than its delays.
 """
 import asyncio
 import gc
@@ -409,6 +412,9 @@ def format_bench(bench: dict) -> str:
         "by earlier ones).",
         f"load average at the end (1, 5, 15 min): {bench['load_average']}; bench total: {bench['bench_seconds']:.0f} s",
     ]
+    if bench.get("coarse"):
+        from volume_booster import bench_coarse
+        lines += [""] + bench_coarse.format_coarse(bench["coarse"])
     return "\n".join(lines)
 
 
@@ -422,6 +428,16 @@ def _check_run_settings(info, profile, overrides) -> None:
     for order_type in ("market", "limit", "maker"):
         settings = order_settings(portfolio[info.symbols[0].split("/")[1]], simulated, MAIN_ORDERS, order_type)
         vb_settings.parse_settings({**profile.mode_settings, **settings, **overrides})
+
+
+def _coarse_data(options) -> typing.Optional[pathlib.Path]:
+    """The coarse-step runs' data file: --coarse-data, else the shared 4h file (not with --quick)."""
+    from volume_booster import bench_coarse
+    if options.coarse_data:
+        return pathlib.Path(options.coarse_data)
+    if options.quick or not bench_coarse.FOUR_HOUR_DATA.exists():
+        return None
+    return bench_coarse.FOUR_HOUR_DATA
 
 
 def main(argv=None) -> int:
@@ -446,6 +462,12 @@ def main(argv=None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
                         help="override a booster setting in every booster run (repeatable)")
     parser.add_argument("--json", dest="json_file", help="write the figures as JSON to this file")
+    parser.add_argument("--coarse-data", metavar="FILE",
+                        help="4h .data file of the coarse-step runs (whole backtest processes, booster vs idle mode; "
+                             "default: ../shared/data/ExchangeHistoryDataCollector_1711122002.311132.data when "
+                             "present; skipped with --quick unless given)")
+    parser.add_argument("--coarse-repeat", type=cli_input.whole_number(1, 20), default=2,
+                        help="processes per coarse-step run, the fastest kept (default 2)")
     try:
         options = parser.parse_args(argv)
         from volume_booster import cli
@@ -462,6 +484,9 @@ def main(argv=None) -> int:
         else:
             data_file = DEFAULT_DATA
         _check_run_settings(cli_input.data_file("--data", data_file), profile, overrides)
+        coarse_data = _coarse_data(options)
+        if coarse_data is not None:
+            cli_input.data_file("--coarse-data", coarse_data)
     except (ValueError, OSError) as err:
         return cli_input.report(prog, err)
     from volume_booster import simulation
@@ -472,6 +497,11 @@ def main(argv=None) -> int:
     with simulation.quiet_octobot_logs():
         bench = asyncio.run(run_bench(data_file, quick=options.quick, overrides=overrides,
                                       main_orders=options.orders, resting_orders=options.resting_orders, log=log))
+    if coarse_data is not None:
+        from volume_booster import bench_coarse
+        bench["coarse"] = bench_coarse.run_coarse(coarse_data, repeat=options.coarse_repeat, log=log)
+        bench["four_hour_ratio"] = bench["coarse"]["runs"]["profile"]["ratio"]
+        bench["four_hour_unreachable_target_ratio"] = bench["coarse"]["runs"]["unreachable"]["ratio"]
     bench["command"] = "volume-booster bench " + " ".join(argv if argv is not None else sys.argv[2:])
     print(format_bench(bench))
     if options.json_file:
