@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import typing
 
@@ -189,6 +190,10 @@ class OctoBotProcess:
         self.process = subprocess.Popen([str(octobot_executable()), *args], cwd=bot, env=octobot_environment(env),
                                         stdout=self._files[0], stderr=self._files[1], stdin=subprocess.DEVNULL,
                                         start_new_session=True)
+        # whatever the test does meanwhile, the process group never outlives its time
+        self._watchdog = threading.Timer(timeout, self._kill_group)
+        self._watchdog.daemon = True
+        self._watchdog.start()
 
     def output(self) -> str:
         return ANSI_ESCAPE.sub("", self.stdout_path.read_text(errors="replace")
@@ -227,15 +232,19 @@ class OctoBotProcess:
 
     def kill(self) -> int:
         """SIGKILL to the whole process group (a crash, or the cleanup of a test)."""
+        self._kill_group()
+        rc = self.process.wait()
+        self._watchdog.cancel()
+        for file in self._files:
+            file.close()
+        return rc
+
+    def _kill_group(self) -> None:
         if self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        rc = self.process.wait()
-        for file in self._files:
-            file.close()
-        return rc
 
     def __enter__(self):
         return self

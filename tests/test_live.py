@@ -115,7 +115,9 @@ def test_trades_live_stops_on_sigint_and_resumes_its_progress(bot, standin):
     assert len(created) >= 4 and created[0].position > started.start()
     span = (created[-1].created_at - created[0].created_at).total_seconds()
     mean_gap = span / (len(created) - 1)
-    print(f"\n{len(created)} orders, mean gap {mean_gap:.2f} s (configured 1-2 s)")
+    start_delay = (live_run.line_time(output, started.start()) - live_run.line_time(output, markets.start()))
+    print(f"\nstarted {start_delay.total_seconds():.1f} s after the markets loaded; {len(created)} orders, mean gap "
+          f"{mean_gap:.2f} s (configured 1-2 s)")
     assert mean_gap >= BASE_SETTINGS["min_interval_seconds"] - 0.1
 
     # its fills are the simulator's trades of the mode, each counted once
