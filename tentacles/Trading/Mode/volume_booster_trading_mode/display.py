@@ -6,6 +6,8 @@ import decimal
 SIGNIFICANT_DIGITS = 6
 MIN_DECIMALS = 2
 MAX_DECIMALS = 10
+# fees and costs (about a thousandth of the volume) keep their significant digits with this many more decimals
+FEE_EXTRA_DECIMALS = 4
 
 
 def quote_decimals(scale: decimal.Decimal) -> int:

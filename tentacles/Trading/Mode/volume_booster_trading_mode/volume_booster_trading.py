@@ -24,12 +24,15 @@ import octobot_commons.configuration as commons_configuration
 import octobot_commons.constants as commons_constants
 import octobot_commons.enums as commons_enums
 import octobot_commons.logging as logging
+import octobot_commons.number_util as number_util
 import octobot_commons.symbols as commons_symbols
 import octobot_trading.constants as trading_constants
 import octobot_trading.enums as trading_enums
 import octobot_trading.errors as trading_errors
+import octobot_trading.exchange_channel as exchange_channel
 import octobot_trading.modes as trading_modes
 import octobot_trading.personal_data as trading_personal_data
+import octobot_tentacles_manager.configuration as tentacles_configuration
 
 from . import clock as vb_clock
 from . import display as vb_display
@@ -38,6 +41,7 @@ from . import faults as vb_faults
 from . import journal as vb_journal
 from . import ledger as vb_ledger
 from . import planner as vb_planner
+from . import recovery as vb_recovery
 from . import settings as vb_settings
 from . import waiting as vb_waiting
 
@@ -52,8 +56,14 @@ OWN_IDS_KEPT = 20000
 # closed own orders whose OctoBot loggers are looked for at each step
 CLOSED_IDS_PURGED = 200
 ORDER_DATA_TIMEOUT = 30
+# live, how long a `maker` mode waits at start for the first order book before resting at its offset instead
+ORDER_BOOK_WAIT_SECONDS = 20
+ORDER_BOOK_POLL_SECONDS = 0.2
 # a stalled loop (e.g. a suspended host) does not try to catch up more than this much schedule
 MAX_SCHEDULE_LAG_SECONDS = 3600
+# live, no order is priced from market data older than this (prices and order book both stale: the exchange is
+# unreachable or silent); OctoBot polls trades about every 5 s
+STALE_MARKET_SECONDS = 15
 
 _UI_TYPES = {
     vb_settings.BOOLEAN: commons_enums.UserInputTypes.BOOLEAN,
@@ -149,17 +159,55 @@ def _order_kwarg(position: int) -> dict:
 
 
 class VolumeBoosterProducer(trading_modes.AbstractTradingModeProducer):
+    def __init__(self, channel, config, trading_mode, exchange_manager):
+        super().__init__(channel, config, trading_mode, exchange_manager)
+        self.order_book_consumer = None
+        # exchange time of the latest order book update (live)
+        self.order_book_time = None
+
     def get_channels_registration(self):
         # candles are the exchange's heartbeat: live and in backtests they bring the time forward
         return [channels_name.OctoBotTradingChannelsName.OHLCV_CHANNEL.value]
 
     async def start(self) -> None:
         await super().start()
+        await self._consume_order_book()
         booster = self.trading_mode.get_booster()
         if booster is None:
             self.logger.error("Volume Booster consumer is missing: nothing to start")
             return
-        await booster.start_loop()
+        try:
+            await booster.start_loop()
+        except Exception as err:
+            # this start runs in a task nobody awaits: unless said here, the mode would silently never trade
+            self.logger.exception(err, True, f"Volume Booster could not start on {self.trading_mode.symbol}: "
+                                             f"{err.__class__.__name__}: {err}. No order is placed.")
+
+    async def _consume_order_book(self) -> None:
+        """Live, OctoBot fetches an order book only while something consumes it: this consumer keeps the pair's
+        book fresh, so that `maker` orders rest at its best bid and ask. Backtests have no book (`maker` then
+        rests at `maker_offset_percent` from the price)."""
+        if self.exchange_manager.is_backtesting or self.order_book_consumer is not None:
+            return
+        symbol = self.trading_mode.symbol
+        self.order_book_consumer = await exchange_channel.get_chan(
+            channels_name.OctoBotTradingChannelsName.ORDER_BOOK_CHANNEL.value, self.exchange_manager.id
+        ).new_consumer(self.order_book_callback, priority_level=self.priority_level, symbol=symbol)
+        if self.trading_mode.raw_settings.get("order_type") != vb_settings.MAKER:
+            return
+        # the first maker orders rest at the book's prices too: its first fetch is awaited (bounded)
+        book = self.exchange_manager.get_symbol_data(symbol).order_book_manager
+        for _ in range(int(ORDER_BOOK_WAIT_SECONDS / ORDER_BOOK_POLL_SECONDS)):
+            if book.order_book_initialized or self.should_stop:
+                return
+            await asyncio.sleep(ORDER_BOOK_POLL_SECONDS)
+        self.logger.warning(f"No order book of {symbol} after {ORDER_BOOK_WAIT_SECONDS} s: maker orders rest at "
+                            f"maker_offset_percent from the price until one arrives")
+
+    async def order_book_callback(self, exchange: str, exchange_id: str, cryptocurrency: str, symbol: str,
+                                  asks, bids):
+        """Orders read the book OctoBot keeps when they are priced: only its freshness is noted here."""
+        self.order_book_time = self.exchange_manager.exchange.get_exchange_current_time()
 
     async def ohlcv_callback(self, exchange: str, exchange_id: str, cryptocurrency: str, symbol: str,
                              time_frame: str, candle: dict):
@@ -172,6 +220,13 @@ class VolumeBoosterProducer(trading_modes.AbstractTradingModeProducer):
             booster = self.trading_mode.get_booster()
             if booster is not None:
                 await booster.stop_loop()
+        if self.order_book_consumer is not None:
+            consumer, self.order_book_consumer = self.order_book_consumer, None
+            try:
+                await exchange_channel.get_chan(channels_name.OctoBotTradingChannelsName.ORDER_BOOK_CHANNEL.value,
+                                                self.exchange_manager.id).remove_consumer(consumer)
+            except KeyError:
+                pass  # the exchange's channels are already gone
         await super().stop()
 
 
@@ -203,6 +258,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self._backoff = vb_faults.Backoff()
         self._ambiguous_attempt = None
         self._raw_settings_seen = None
+        # (modification time, size) of the profile's settings file when last read
+        self._settings_file_stamp = None
         self._own_order_ids = set()
         # the most recent own ids, in creation order (what the state file keeps)
         self._recent_own_ids = collections.deque(maxlen=OWN_IDS_KEPT)
@@ -211,6 +268,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self._closed_order_ids = collections.deque(maxlen=CLOSED_IDS_PURGED)
         # after a restart: own orders that were open when the mode stopped (closed ones are accounted at start)
         self._open_at_stop = set()
+        # from the state file's restoration until the orders of before the restart are settled
+        self._restoration = None
         self._last_scanned_trade_id = None
         # why the latest step placed nothing (None once an order is placed), and what is logged about it
         self.waiting = vb_waiting.WaitingReasons()
@@ -301,19 +360,24 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         task, self._loop_task = self._loop_task, None
         self._done = True
         if task is not None and not task.done():
-            if self.clock is not None and not self._step_lock.locked():
-                task.cancel()
-            else:
+            if self._step_lock.locked():
+                # a step is in progress: it ends first (bounded), so an order being created is known
                 try:
                     async with asyncio.timeout(STOP_STEP_TIMEOUT):
                         async with self._step_lock:
                             task.cancel()
                 except TimeoutError:
                     task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+            else:
+                # parked between two steps (always so when a backtest ends): cancelled, it never runs another
+                # step. Not waited for: the stop must not hand control to the event loop, or another task of
+                # OctoBot's backtest starts closing the data file, `OctoBot -b` stops its event loop before that
+                # task is done and the file's database thread keeps the process alive for ever.
+                task.cancel()
         if self.clock is not None:
             self.clock.release()
         if cancel_open_orders and self.ledger is not None:
@@ -332,6 +396,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
     async def _run(self) -> None:
         try:
             due = self.clock.now()
+            # None live: only the lag bound applies there
+            time_step = _engine_time_step(self.exchange_manager)
             while not self._done:
                 await self.clock.sleep_until(due)
                 async with self._step_lock:
@@ -345,13 +411,15 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                         self.failures["step:" + vb_faults.classify(err)] += 1
                         self.logger.exception(err, True, f"Volume Booster step failed: {err}")
                 now = self.clock.now()
-                due = max(due + self.planner.next_delay(self._progress(now)), now - MAX_SCHEDULE_LAG_SECONDS)
+                due = max(due + self.planner.next_delay(self._progress(now)),
+                          self.clock.earliest_due(MAX_SCHEDULE_LAG_SECONDS, time_step))
         finally:
             self.clock.release()
 
     # ----- one step of the loop -----
     async def _step(self) -> None:
         _purge_order_loggers(set(self._closed_order_ids))
+        await self._follow_settings_file()
         if self.trading_mode.raw_settings != self._raw_settings_seen:
             self._apply_settings(self.trading_mode.raw_settings)
         self.collect_fills()
@@ -387,6 +455,32 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if self.journal is not None and self.journal.needs_compaction:
             self._compact_journal()
 
+    async def _follow_settings_file(self) -> None:
+        """Live, a change of the profile's settings file (saved by OctoBot's settings page, or edited by hand) is
+        read through OctoBot's own configuration reload before the step goes on: the running mode follows it
+        without a restart."""
+        if self.exchange_manager.is_backtesting:
+            return
+        try:
+            path = tentacles_configuration.get_profile_config_specific_file_path(
+                self.exchange_manager.tentacles_setup_config, self.trading_mode.__class__
+            )
+            status = os.stat(path)
+        except (OSError, AttributeError, TypeError):
+            return
+        stamp = (status.st_mtime_ns, status.st_size)
+        if self._settings_file_stamp is None or stamp == self._settings_file_stamp:
+            self._settings_file_stamp = stamp
+            return
+        self._settings_file_stamp = stamp
+        try:
+            await self.trading_mode.reload_config(self.exchange_manager.bot_id)
+        except Exception as err:
+            self.logger.error(f"Settings file {path} could not be read ({err.__class__.__name__}: {err}): the "
+                              f"current settings stay")
+            return
+        self.logger.info(f"Settings file {path} changed: settings reloaded")
+
     async def _guarded(self, call: str, coroutine):
         """Run one exchange call: a failure is classified, counted, logged once and backed off; None then."""
         try:
@@ -410,9 +504,15 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         _, _, _, price, symbol_market = await trading_personal_data.get_pre_order_data(
             exchange_manager, self.symbol, timeout=ORDER_DATA_TIMEOUT
         )
-        self._symbol_market = symbol_market
+        # OctoBot's rounding helpers (used on every price and quantity) read decimals, whatever the connector says
+        symbol_market = self._symbol_market = with_decimal_precision(symbol_market)
         if not price:
             self._note_skip("no market price yet")
+            return None
+        market_age = self._market_data_age()
+        if market_age is not None and market_age > STALE_MARKET_SECONDS:
+            self._note_skip(f"waiting for market data: no price or order book update for {market_age:.0f} s "
+                            f"(exchange unreachable or silent)")
             return None
         portfolio = exchange_manager.exchange_personal_data.portfolio_manager.portfolio
         holdings_base = self.allocation[self.base] + self.ledger.base_delta
@@ -443,7 +543,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             fee_rate=self._fee_rate(maker=self.settings.uses_limit_orders),
             best_bid=best_bid,
             best_ask=best_ask,
-            price_tick=_price_tick(symbol_market),
+            price_tick=price_tick(symbol_market),
             min_order_quote=self._minimal_order_quote(symbol_market, price),
             taker_fee_rate=self._fee_rate(maker=False),
             base_excess=self.ledger.base_delta,
@@ -542,7 +642,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         order_quantity, order_price = details[0]
         if plan.is_limit and plan.side == vb_planner.SELL and order_price <= market.price:
             # truncation to the price precision must not bring a resting sell onto the price
-            order_price += _price_tick(symbol_market)
+            order_price += price_tick(symbol_market)
         if plan.is_limit and vb_planner.crosses_own_orders(plan.side, order_price, market.own_highest_buy,
                                                            market.own_lowest_sell):
             self._note_skip(f"{plan.side} at {order_price} (after price precision) would match an own order")
@@ -655,6 +755,20 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             fill_ratio=float(self.ledger.volume / self.placed_volume) if self.placed_volume else None,
         )
 
+    def _market_data_age(self):
+        """Live: seconds since the latest price or order book update; None in a backtest."""
+        if self.exchange_manager.is_backtesting:
+            return None
+        try:
+            updated = self.exchange_manager.exchange_symbols_data.get_exchange_symbol_data(
+                self.symbol, allow_creation=False
+            ).prices_manager.mark_price_set_time
+        except (KeyError, AttributeError):
+            updated = 0
+        producers = self.trading_mode.producers or []
+        book_times = [producer.order_book_time for producer in producers if producer.order_book_time is not None]
+        return self.exchange_manager.exchange.get_exchange_current_time() - max([updated or 0, *book_times])
+
     def _last_price(self):
         try:
             return self.exchange_manager.exchange_symbols_data.get_exchange_symbol_data(
@@ -717,7 +831,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             await self._flatten_inventory()
         self.logger.info(
             f"Volume Booster {reason} on {self.symbol}: volume {self._quote(self.ledger.volume)}/"
-            f"{self.ledger.target} {self.quote}, fees {self._quote(self.ledger.fees, 2)} {self.quote}, "
+            f"{self.ledger.target} {self.quote}, fees {self._fee(self.ledger.fees)} {self.quote}, "
             f"orders created {self.ledger.orders_created}, "
             f"filled {self.ledger.orders_filled}, cancelled {self.ledger.orders_cancelled}"
         )
@@ -779,55 +893,103 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if path is None:
             return
         self.journal = vb_journal.Journal(path)
-        snapshot, events = self.journal.load()
-        if snapshot is None and not events:
+        # a state file that exists belongs to a run, even when nothing in it can be read
+        existed = self.journal.path.exists()
+        try:
+            contents = self.journal.read()
+        except OSError as err:
+            self.logger.error(f"State file {path} can't be read ({err}): the mode runs without one, its progress "
+                              f"is not restored and not kept")
+            self.journal = None
+            return
+        if not existed:
             self._compact_journal()
             return
         self.restored = True
-        if snapshot is not None:
-            self.ledger = vb_ledger.Ledger.from_dict(snapshot["ledger"], target=self.settings.volume_target)
-            self.started_at = snapshot["started_at"]
-            self.allocation = {currency: decimal.Decimal(amount) for currency, amount in snapshot["allocation"].items()}
-            self.placed_volume = decimal.Decimal(snapshot["placed_volume"])
-            self._own_order_ids = set(snapshot["own_order_ids"])
-            self._recent_own_ids.extend(snapshot["own_order_ids"])
-            self._open_at_stop = set(snapshot.get("open_order_ids", ()))
-        for event in events:
-            if event["type"] == "order" and event["id"] not in self._own_order_ids:
-                self._own_order_ids.add(event["id"])
-                self._recent_own_ids.append(event["id"])
-                self._open_at_stop.add(event["id"])
-                self.ledger.orders_created += 1
-                self.placed_volume += decimal.Decimal(event["quantity"]) * decimal.Decimal(event["price"])
-            elif event["type"] == "fill":
-                self.ledger.record_fill(vb_ledger.Fill.from_dict(event["fill"]))
-            elif event["type"] == "order_closed":
-                counter = {"cancelled": "orders_cancelled", "filled": "orders_filled",
-                           "expired": "orders_expired", "expired_self_trade": "orders_expired_self_trade"}
-                setattr(self.ledger, counter[event["how"]], getattr(self.ledger, counter[event["how"]]) + 1)
-                self._open_at_stop.discard(event["id"])
+        try:
+            restored = vb_recovery.restore(contents, str(path), self.settings.volume_target, self._exchange_record())
+        except Exception as err:  # whatever the file holds, the mode starts
+            self.logger.exception(err, True, f"State file {path} could not be restored ({err!r})")
+            restored = vb_recovery.restore(vb_journal.Contents([], [(0, f"not restorable ({err!r})")]), str(path),
+                                           self.settings.volume_target)
+        for warning in restored.warnings:
+            self.logger.warning(warning)
+        self._restoration = restored
+        self.ledger = restored.ledger
+        if restored.started_at is not None:
+            self.started_at = restored.started_at
+            self.allocation = restored.allocation
+        else:
+            self.logger.warning(f"State file {path} has no valid snapshot: counters from before it are lost; the "
+                                f"exchange's trades of orders tagged {ORDER_TAG!r} are adopted")
+        self.placed_volume = restored.placed_volume
+        self._own_order_ids = set(restored.own_order_ids)
+        self._recent_own_ids.extend(restored.own_order_ids)
+        self._open_at_stop = set(restored.open_at_stop)
+        if restored.warnings:
+            copy = self.journal.keep_copy()
+            self.logger.warning(f"{len(restored.warnings)} damaged line(s) skipped in {path}; the file as it was is "
+                                f"kept in {copy}")
+        # the damaged lines go: the next start reads one clean snapshot
+        self._compact_journal()
         self.logger.info(f"Restored progress from {path}: volume {self.ledger.volume:.2f} {self.quote}, "
                          f"fees {self.ledger.fees:.6f} {self.quote}, {self.ledger.fills_count} fills")
 
+    def _exchange_record(self) -> vb_recovery.ExchangeRecord:
+        """The exchange's record of trades as recovery judges journalled fills with it."""
+        trades = self.exchange_manager.exchange_personal_data.trades_manager.trades.values()
+        times = [trade.executed_time for trade in trades if trade.executed_time]
+        fills = {}
+        for trade in trades:
+            if trade.symbol == self.symbol and trade.executed_quantity > 0:
+                fill = self._fill_from_trade(trade)
+                fills[fill.trade_id] = fill
+        return vb_recovery.ExchangeRecord(fills=fills, oldest=min(times, default=None),
+                                          newest=max(times, default=None))
+
     async def _adopt_previous_orders(self) -> None:
-        """Open orders of this mode from before a restart are adopted (or cancelled when not trading)."""
+        """Open orders of this mode from before a restart are adopted (or cancelled when not trading), those
+        that closed while it was down are accounted, and open orders carrying its tag that the state file misses
+        are its own."""
         if not self.restored:
             return
+        restoration = self._restoration
+        for order in self.exchange_manager.exchange_personal_data.orders_manager.get_open_orders(symbol=self.symbol):
+            if order.order_id not in self._own_order_ids and order.tag == ORDER_TAG \
+                    and restoration is not None and restoration.adopts(order.creation_time):
+                self._adopt_tagged_order(order.order_id, order.side.value, order.origin_quantity, order.origin_price,
+                                         order.creation_time)
         still_open = {order.order_id for order in self._own_open_orders_on_exchange()}
         trades_manager = self.exchange_manager.exchange_personal_data.trades_manager
+        filled_in_journal = restoration.filled_order_ids if restoration is not None else set()
         for order_id in sorted(self._open_at_stop - still_open):
-            # closed while the mode was down: filled when the exchange's record has its trades
-            filled = any(trade.executed_quantity > 0 for trade in trades_manager.get_trades(origin_order_id=order_id))
-            how = "filled" if filled else "expired"
-            setattr(self.ledger, f"orders_{how}", getattr(self.ledger, f"orders_{how}") + 1)
+            # closed while the mode was down: filled when its trades are known
+            if order_id in filled_in_journal or any(
+                    trade.executed_quantity > 0 for trade in trades_manager.get_trades(origin_order_id=order_id)):
+                how = "filled"
+            else:
+                how = "vanished"
+                self.logger.warning(f"Order {order_id} was open when the mode stopped and is no longer on the "
+                                    f"exchange, without a trade: it vanished while the mode was down (a paper-trading "
+                                    f"simulator loses its open orders when the bot process stops)")
+            counter = vb_recovery.CLOSED_COUNTERS[how]
+            setattr(self.ledger, counter, getattr(self.ledger, counter) + 1)
             self._journal("order_closed", id=order_id, how=how)
         self._open_at_stop = set()
+        self._restoration = None
         for order in self._own_open_orders_on_exchange():
             if self.settings.enabled and self.settings_error is None:
                 self._open_orders[order.order_id] = order
                 self.logger.info(f"Adopted open {order.side.value} order {order.order_id} from before the restart")
             else:
                 await self._cancel(order, "not trading after restart")
+
+    def _adopt_tagged_order(self, order_id, side: str, quantity, price, creation_time) -> None:
+        """An order carrying this mode's tag that the state file misses (e.g. its line was torn by a crash): own,
+        and settled with the other orders of before the restart."""
+        self.logger.warning(f"Adopted order {order_id} by its tag {ORDER_TAG!r}: the state file misses it")
+        self._record_own_order(order_id, side, quantity, price, creation_time)
+        self._open_at_stop.add(order_id)
 
     def _journal(self, event_type: str, **fields) -> None:
         if self.journal is not None:
@@ -864,10 +1026,17 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             if trade.symbol != self.symbol:
                 continue
             if trade.origin_order_id not in self._own_order_ids:
-                if trade.tag != ORDER_TAG or self._ambiguous_attempt is None:
+                if trade.tag != ORDER_TAG:
                     continue
-                # the order of a request that failed but was executed, filled before it could be adopted
-                self._adopt_filled_attempt(trade)
+                if self._restoration is not None and self._restoration.adopts(trade.executed_time):
+                    # at a restart: an order of this run that the state file misses
+                    self._adopt_tagged_order(trade.origin_order_id, trade.side.value, trade.origin_quantity,
+                                             trade.origin_price or trade.executed_price, trade.creation_time)
+                elif self._ambiguous_attempt is not None:
+                    # the order of a request that failed but was executed, filled before it could be adopted
+                    self._adopt_filled_attempt(trade)
+                else:
+                    continue
             fill = self._fill_from_trade(trade)
             if self.ledger.record_fill(fill):
                 self._journal("fill", fill=fill.to_dict())
@@ -957,6 +1126,10 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         target = self.ledger.target if self.ledger is not None else None
         return vb_display.amount(value, vb_display.quote_decimals(target) + extra_decimals)
 
+    def _fee(self, value) -> str:
+        """Fees and costs, three orders of magnitude below the volume, with as many more decimals."""
+        return self._quote(value, vb_display.FEE_EXTRA_DECIMALS)
+
     def status_text(self) -> str:
         """One line for OctoBot's interface and logs: progress, cost so far, state."""
         if self.ledger is None:
@@ -970,18 +1143,52 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         failures = sum(self.failures.values())
         return (
             f"{state}: volume {self._quote(ledger.volume)}/{ledger.target} {self.quote} "
-            f"({ledger.progress_percent:.1f}%), fees {self._quote(ledger.fees, 2)} {self.quote}, cost so far "
-            f"{self._quote(cost, 2)} {self.quote} ({cost_bps:.1f} bps), "
+            f"({ledger.progress_percent:.1f}%), fees {self._fee(ledger.fees)} {self.quote}, cost so far "
+            f"{self._fee(cost)} {self.quote} ({cost_bps:.1f} bps), "
             f"{ledger.fills_count} fills, {len(self._open_orders)} open orders"
             + (f", {failures} exchange failures" if failures else "")
         )
 
 
-def _price_tick(symbol_market) -> decimal.Decimal:
-    """Smallest price step: OctoBot reads the market's price precision as a number of decimals."""
+def _engine_time_step(exchange_manager) -> typing.Optional[float]:
+    """Seconds between two time steps of the backtesting engine (its finest time frame); None live."""
+    backtesting = exchange_manager.backtesting if exchange_manager.is_backtesting else None
+    time_manager = getattr(backtesting, "time_manager", None)
+    return float(time_manager.time_interval) if time_manager is not None else None
+
+
+_PRECISION = trading_enums.ExchangeConstantsMarketStatusColumns.PRECISION.value
+_PRECISION_KEYS = (trading_enums.ExchangeConstantsMarketStatusColumns.PRECISION_AMOUNT.value,
+                   trading_enums.ExchangeConstantsMarketStatusColumns.PRECISION_PRICE.value)
+
+
+def with_decimal_precision(symbol_market):
+    """The market status with its amount and price precision as numbers of decimals, the form OctoBot's rounding
+    helpers read. A connector that keeps ccxt's tick sizes (e.g. 0.01, ccxt's default for binance) reports them
+    as such: they are converted as OctoBot converts them itself; whole numbers are already decimals."""
+    precision = symbol_market.get(_PRECISION) if isinstance(symbol_market, dict) else None
+    if not isinstance(precision, dict):
+        return symbol_market
+    converted = {key: _precision_decimals(precision[key]) for key in _PRECISION_KEYS if key in precision}
+    if all(converted[key] == precision[key] for key in converted):
+        return symbol_market
+    return {**symbol_market, _PRECISION: {**precision, **converted}}
+
+
+def _precision_decimals(value):
     try:
-        digits = symbol_market[trading_enums.ExchangeConstantsMarketStatusColumns.PRECISION.value][
-            trading_enums.ExchangeConstantsMarketStatusColumns.PRECISION_PRICE.value]
+        number = decimal.Decimal(str(value))
+    except (decimal.InvalidOperation, TypeError, ValueError):
+        return value
+    if number.is_nan() or number <= 0 or number == number.to_integral_value():
+        return value
+    return number_util.get_digits_count(float(number))
+
+
+def price_tick(symbol_market) -> decimal.Decimal:
+    """Smallest price step of the market, from its price precision in either form (decimals or tick size)."""
+    try:
+        digits = _precision_decimals(symbol_market[_PRECISION][_PRECISION_KEYS[1]])
         return decimal.Decimal(1).scaleb(-int(digits)) if digits is not None else trading_constants.ZERO
     except (KeyError, TypeError, ValueError):
         return trading_constants.ZERO
