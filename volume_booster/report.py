@@ -128,7 +128,8 @@ def limitations(result) -> list:
     time_frame, step = time_step(result)
     lines = [
         f"Time moves in {step:g} s steps on {time_frame} data (the data file's finest time frame): delays "
-        f"shorter than a step run in bursts, all orders of a step at one price.",
+        f"shorter than a step run in bursts, all orders of a step at one price; a step runs at most one minute "
+        f"of the schedule (a 4h step places what a minute holds).",
         "OctoBot's backtester has no spread, no slippage and no liquidity limit: market orders fill at the "
         "candle's close whatever their size. A resting (maker or limit) order fills when the candle's low or high "
         "reaches it, at its own price or at a better one: a buy priced above all of the step's simulated trade "
