@@ -14,7 +14,7 @@ decision, from the settings, the progress so far, a market snapshot and a seeded
 - Sizes: never below the configured minimum but for the last order, which lands on the target (raised to
   the exchange minimum when smaller); while open orders may still fill, what is left below one order waits.
   A last order that fits neither side's funds ends the run within one exchange minimum order of the target.
-- Every Skip says what blocks the order and, when a setting does, which one.
+- Every Wait says what blocks the order and, when a setting does, which one.
 
 Pure Python (Decimal amounts), no OctoBot import: the same inputs and seed give the same plan.
 """
@@ -23,13 +23,14 @@ import decimal
 import random
 import typing
 
+from . import actions
 from . import settings as settings_module
 
 ZERO = decimal.Decimal(0)
 ONE = decimal.Decimal(1)
 HUNDRED = decimal.Decimal(100)
-BUY = "buy"
-SELL = "sell"
+BUY = actions.BUY
+SELL = actions.SELL
 # with a deadline, aim to finish when this share of the remaining time has passed
 DEADLINE_SAFETY = 0.9
 # an order raised to the exchange minimum stays this much above it, so rounding never takes it below
@@ -118,19 +119,6 @@ class OrderPlan:
         return self.quote_amount / self.price
 
 
-@dataclasses.dataclass(frozen=True)
-class Skip:
-    """No order this step; `reason` says what blocks it (and which setting to change when one does)."""
-    reason: str
-
-
-@dataclasses.dataclass(frozen=True)
-class Stop:
-    """The run ends: its open orders are cancelled and, with `flatten`, the inventory is brought back."""
-    reason: str
-    flatten: bool = False
-
-
 def crosses_own_orders(side: str, price: decimal.Decimal, own_highest_buy, own_lowest_sell) -> bool:
     """Would an order at `price` match one of the mode's own resting orders?"""
     if side == BUY:
@@ -181,32 +169,34 @@ class Planner:
         return (self.settings.max_order_amount + pending) * fee_rate
 
     # ----- the next order -----
-    def plan(self, progress: Progress, market: MarketSnapshot) -> typing.Union[OrderPlan, Skip, Stop]:
+    def plan(self, progress: Progress,
+             market: MarketSnapshot) -> typing.Union[OrderPlan, actions.Wait, actions.Stop]:
         settings = self.settings
         if settings.max_cost:
             next_cost = self.max_order_cost(market.fee_rate, progress.pending) + self.flattening_cost(market)
             if progress.net_cost + next_cost > settings.max_cost:
-                return Stop(f"budget reached: cost {progress.net_cost:.6g} + open orders, next order and "
-                            f"flattening up to {next_cost:.6g} > max_cost {settings.max_cost}", flatten=True)
+                return actions.Stop(f"budget reached: cost {progress.net_cost:.6g} + open orders, next order and "
+                                    f"flattening up to {next_cost:.6g} > max_cost {settings.max_cost}", flatten=True)
         uncovered = settings.volume_target - progress.volume - progress.pending
         if uncovered <= ZERO:
-            return Skip("the target is covered by filled volume and open orders")
+            return actions.Wait("the target is covered by filled volume and open orders")
         smallest = min(settings.min_buy_amount, settings.min_sell_amount)
         if progress.pending > ZERO and uncovered < max(smallest, market.min_order_quote):
             # what is left is smaller than one order: the open orders may still bring it; never place dust
-            return Skip("waiting for open orders: they cover the target but for less than one minimum order")
+            return actions.Wait("waiting for open orders: they cover the target but for less than one minimum "
+                                "order")
         if settings.daily_volume_cap:
             today_left = settings.daily_volume_cap - progress.day_volume - progress.pending
             # what is left today but smaller than any order the exchange accepts counts as reached
             if today_left <= ZERO or today_left < market.min_order_quote:
-                return Skip("daily volume cap reached")
+                return actions.Wait("daily volume cap reached")
             uncovered = min(uncovered, today_left)
         if market.price <= ZERO:
-            return Skip("no market price yet")
+            return actions.Wait("no market price yet")
         sides = self._side_order(market, progress)
         if not sides:
-            return Skip(f"waiting for open orders: one more order on either side could carry the inventory "
-                        f"past the {self.settings.inventory_band_pp} pp band")
+            return actions.Wait(f"waiting for open orders: one more order on either side could carry the "
+                                f"inventory past the {self.settings.inventory_band_pp} pp band")
         reasons = []
         for side in sides:
             candidate = self._plan_side(side, uncovered, market)
@@ -222,10 +212,11 @@ class Planner:
                            f"inventory_band_pp {settings.inventory_band_pp} pp)")
         if progress.pending <= ZERO and uncovered < market.min_order_quote:
             # the last order, raised to the exchange minimum, fits neither side's funds: never stall on it
-            return Stop(f"target reached within one exchange minimum order ({uncovered:.8g} short, below the "
-                        f"minimum order of {market.min_order_quote:.8g}, which the funds can no longer place)")
+            return actions.Stop(f"target reached within one exchange minimum order ({uncovered:.8g} short, below "
+                                f"the minimum order of {market.min_order_quote:.8g}, which the funds can no longer "
+                                f"place)")
         # buy first: the same blockage reads the same whichever side was tried first
-        return Skip("; ".join(sorted(reasons)))
+        return actions.Wait("; ".join(sorted(reasons)))
 
     def inventory_side(self, market: MarketSnapshot, progress: Progress) -> typing.Optional[str]:
         """The side the inventory requires (None: free choice).
@@ -299,15 +290,16 @@ class Planner:
         if side == BUY:
             needed = amount * (ONE + market.fee_rate)
             if market.quote_available < needed:
-                return Skip(f"not enough quote for a buy of {amount:.8g} quote (with fees {needed:.8g}; this pair "
-                            f"may use {market.quote_available:.8g}): lower {setting} or add quote funds")
+                return actions.Wait(f"not enough quote for a buy of {amount:.8g} quote (with fees {needed:.8g}; "
+                                    f"this pair may use {market.quote_available:.8g}): lower {setting} or add quote "
+                                    f"funds")
         elif market.base_available < amount / price:
-            return Skip(f"not enough base for a sell of {amount:.8g} quote ({amount / price:.8g} base; this pair "
-                        f"may use {market.base_available:.8g}): lower {setting} or add base funds")
+            return actions.Wait(f"not enough base for a sell of {amount:.8g} quote ({amount / price:.8g} base; "
+                                f"this pair may use {market.base_available:.8g}): lower {setting} or add base funds")
         if self.settings.uses_limit_orders and \
                 crosses_own_orders(side, price, market.own_highest_buy, market.own_lowest_sell):
             own = market.own_lowest_sell if side == BUY else market.own_highest_buy
-            return Skip(f"a {side} at {price} would match this mode's own resting order at {own}")
+            return actions.Wait(f"a {side} at {price} would match this mode's own resting order at {own}")
         return OrderPlan(side=side, quote_amount=amount, price=price, is_limit=self.settings.uses_limit_orders)
 
     def price_for(self, side: str, market: MarketSnapshot) -> decimal.Decimal:
@@ -333,13 +325,6 @@ class Planner:
             return False
         wanted = self.price_for(side, market)
         return abs(wanted - order_price) / market.price * HUNDRED > self.settings.reprice_percent
-
-
-def opposite_orders_in_the_way(side: str, own_orders: typing.Iterable[tuple]) -> list:
-    """Before a market order: the mode's own resting orders on the other side it could match.
-    `own_orders` are (order id, side, price) tuples; returns the ids to cancel first."""
-    opposite = SELL if side == BUY else BUY
-    return [order_id for order_id, order_side, _ in own_orders if order_side == opposite]
 
 
 def _uniform_decimal(rng: random.Random, low: decimal.Decimal, high: decimal.Decimal) -> decimal.Decimal:

@@ -2,6 +2,7 @@
 import decimal
 import random
 
+from tentacles.Trading.Mode.volume_booster_trading_mode import actions
 from tentacles.Trading.Mode.volume_booster_trading_mode import planner as vb_planner
 from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
 
@@ -45,7 +46,7 @@ def test_last_order_is_capped_to_what_is_missing_and_pending_counts():
     plan = planner.plan(vb_planner.Progress(D(960)), market())
     assert plan.quote_amount == D(40)
     skip = planner.plan(vb_planner.Progress(D(900), pending=D(100)), market())
-    assert isinstance(skip, vb_planner.Skip) and "covered" in skip.reason
+    assert isinstance(skip, actions.Wait) and "covered" in skip.reason
 
 
 def test_no_dust_order_while_open_orders_may_still_fill():
@@ -54,7 +55,7 @@ def test_no_dust_order_while_open_orders_may_still_fill():
                    max_sell_amount=150)
     for volume, pending in ((D(900), D("99.91")), (D(0), D("999.5")), (D(500), D(450))):
         skip = planner.plan(vb_planner.Progress(volume, pending=pending), market())
-        assert isinstance(skip, vb_planner.Skip) and "less than one minimum order" in skip.reason
+        assert isinstance(skip, actions.Wait) and "less than one minimum order" in skip.reason
     assert planner.plan(vb_planner.Progress(D("999.91")), market()).quote_amount == D("0.09")
 
 
@@ -70,11 +71,11 @@ def test_a_last_order_no_funds_can_place_ends_the_run_within_one_minimum_order()
                    max_sell_amount=150, order_type="market")
     # 0.5 quote left, the exchange takes orders of 10 or more, the pair can use 5 quote and 0.05 base (5 quote)
     stop = planner.plan(vb_planner.Progress(D("999.5")), market(base="0.05", quote="5", min_order_quote=D(10)))
-    assert isinstance(stop, vb_planner.Stop) and not stop.flatten
+    assert isinstance(stop, actions.Stop) and not stop.flatten
     assert stop.reason.startswith("target reached within one exchange minimum order")
     # the same shortage with a larger remainder is a wait that names the settings, not a stop
     skip = planner.plan(vb_planner.Progress(D(500)), market(base="0.05", quote="5", min_order_quote=D(10)))
-    assert isinstance(skip, vb_planner.Skip)
+    assert isinstance(skip, actions.Wait)
     assert "min_buy_amount" in skip.reason and "min_sell_amount" in skip.reason
 
 
@@ -84,7 +85,7 @@ def test_a_side_held_back_by_the_band_is_named_with_its_setting():
     snapshot = market(price="100", base="0.1", quote="0", base_excess=D(50), pair_value=D(10000),
                       min_order_quote=D(1))
     skip = planner.plan(vb_planner.Progress(D(0)), snapshot)
-    assert isinstance(skip, vb_planner.Skip)
+    assert isinstance(skip, actions.Wait)
     assert "sell:" in skip.reason and "min_sell_amount" in skip.reason
     assert "buy:" in skip.reason and "inventory_band_pp" in skip.reason
 
@@ -95,21 +96,21 @@ def test_funds_decide_the_side_when_one_is_short():
         assert planner.plan(vb_planner.Progress(D(0)), market(quote="0")).side == "sell"
         assert planner.plan(vb_planner.Progress(D(0)), market(base="0")).side == "buy"
     skip = planner.plan(vb_planner.Progress(D(0)), market(base="0", quote="0"))
-    assert isinstance(skip, vb_planner.Skip) and "buy:" in skip.reason and "sell:" in skip.reason
+    assert isinstance(skip, actions.Wait) and "buy:" in skip.reason and "sell:" in skip.reason
 
 
 def test_buy_keeps_room_for_fees():
     planner = make(order_type="market", min_buy_amount=100, max_buy_amount=100, min_sell_amount=100,
                    max_sell_amount=100)
     snapshot = market(base="0", quote="100", fee_rate=D("0.001"))
-    assert isinstance(planner.plan(vb_planner.Progress(D(0)), snapshot), vb_planner.Skip)
+    assert isinstance(planner.plan(vb_planner.Progress(D(0)), snapshot), actions.Wait)
 
 
 def test_never_crosses_own_resting_orders():
     planner = make(order_type="limit", price_offset_percent=0.1)
     snapshot = market(own_lowest_sell=D("99.85"), own_highest_buy=D("100.15"))
     skip = planner.plan(vb_planner.Progress(D(0)), snapshot)
-    assert isinstance(skip, vb_planner.Skip)
+    assert isinstance(skip, actions.Wait)
     assert "buy at 99.9" in skip.reason and "own resting order at 99.85" in skip.reason
     assert "sell at 100.1" in skip.reason and "own resting order at 100.15" in skip.reason
 
@@ -158,7 +159,7 @@ def test_band_counts_every_open_order_of_a_side_filling_alone():
     # with the sells also able to take it 4.5 pp the other way, one more sell could pass -5 pp too: no room
     # on either side, so the mode waits for its open orders instead of stepping out of the band
     skip = planner.plan(progress, _band_market("0", buys_base="8.6", sells_base="9"))
-    assert isinstance(skip, vb_planner.Skip) and "5.0 pp band" in skip.reason
+    assert isinstance(skip, actions.Wait) and "5.0 pp band" in skip.reason
     # with room on both sides both happen, and no order lets one side's fills carry it past the band
     roomy = _band_market("1", buys_base="2", sells_base="2")
     sides = {planner.plan(progress, roomy).side for _ in range(200)}
@@ -184,7 +185,7 @@ def test_budget_reserves_the_fees_of_open_orders_that_may_still_fill():
     assert isinstance(planner.plan(vb_planner.Progress(D(0), net_cost=D("9.5")), snapshot), vb_planner.OrderPlan)
     # with 400 quote of open orders that may all fill first, their 0.4 fee does not: the mode stops
     skip = planner.plan(vb_planner.Progress(D(0), pending=D(400), net_cost=D("9.5")), snapshot)
-    assert isinstance(skip, vb_planner.Stop) and skip.flatten and "budget reached" in skip.reason
+    assert isinstance(skip, actions.Stop) and skip.flatten and "budget reached" in skip.reason
 
 
 def test_a_side_held_back_by_its_own_open_orders_says_so():
@@ -193,6 +194,6 @@ def test_a_side_held_back_by_its_own_open_orders_says_so():
     # open buys use the band's room, and the sell side has no base to sell
     snapshot = market(base="0.5", quote="10000", base_excess=D(0), pending_buy_base=D("9.5"), pair_value=D(20000))
     skip = planner.plan(vb_planner.Progress(D(0)), snapshot)
-    assert isinstance(skip, vb_planner.Skip)
+    assert isinstance(skip, actions.Wait)
     assert "buy: not now, its largest order with the open buy orders could leave the band" in skip.reason
     assert "sell: not enough base" in skip.reason and "min_sell_amount" in skip.reason

@@ -12,7 +12,9 @@ import decimal
 import math
 import random
 
+from tentacles.Trading.Mode.volume_booster_trading_mode import actions
 from tentacles.Trading.Mode.volume_booster_trading_mode import planner as vb_planner
+from tentacles.Trading.Mode.volume_booster_trading_mode import strategy
 from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
 
 D = decimal.Decimal
@@ -154,15 +156,14 @@ def crosses_any(side, price, own_orders):
     return False
 
 
-def consumer_final_price(plan, market):
-    """The price the consumer would send: truncated to the price step, a resting sell kept above the price."""
-    price = plan.price
+def as_place(plan):
+    return actions.Place(plan.side, plan.quote_amount, plan.price, resting=plan.is_limit)
+
+
+def precision_rounded(plan, market):
+    """The price after OctoBot's precision rounding: truncated to the price step."""
     tick = market.price_tick
-    if tick:
-        price = price.quantize(tick, rounding=decimal.ROUND_DOWN)
-        if plan.is_limit and plan.side == vb_planner.SELL and price <= market.price:
-            price += tick
-    return price
+    return plan.price.quantize(tick, rounding=decimal.ROUND_DOWN) if tick else plan.price
 
 
 def test_no_randomized_situation_ever_crosses_own_resting_orders(record_property):
@@ -175,7 +176,7 @@ def test_no_randomized_situation_ever_crosses_own_resting_orders(record_property
         "caught_by_final_check": 0,
         # orders that would reach the exchange and match an own order (must stay 0)
         "sent_crossings": 0,
-        # market orders: own opposite orders left open after cancelling opposite_orders_in_the_way (must stay 0)
+        # market orders: own opposite orders left open after the strategy's cancels (must stay 0)
         "market_orders_left_in_the_way": 0,
     }
     first_failure = None
@@ -194,16 +195,16 @@ def test_no_randomized_situation_ever_crosses_own_resting_orders(record_property
             if crosses_any(plan.side, plan.price, own_orders):
                 counts["planned_crossings"] += 1
                 failure = "planned crossing"
-            final_price = consumer_final_price(plan, market)
-            if vb_planner.crosses_own_orders(plan.side, final_price, market.own_highest_buy, market.own_lowest_sell):
+            final_price = strategy.rounded(as_place(plan), precision_rounded(plan, market), market)
+            if isinstance(final_price, actions.Wait):
                 counts["caught_by_final_check"] += 1
             elif crosses_any(plan.side, final_price, own_orders):
                 counts["sent_crossings"] += 1
                 failure = f"sent crossing at {final_price}"
         else:
             counts["market_plans"] += 1
-            in_the_way = set(vb_planner.opposite_orders_in_the_way(plan.side, own_orders))
-            left = [order for order in own_orders if order[0] not in in_the_way]
+            cancelled = {cancel.order_id for cancel in strategy.in_the_way(as_place(plan), as_own_orders(own_orders))}
+            left = [order for order in own_orders if order[0] not in cancelled]
             # a market order takes whatever rests on the other side, at any price
             if any(side != plan.side for _, side, _ in left):
                 counts["market_orders_left_in_the_way"] += 1
@@ -222,7 +223,11 @@ def test_no_randomized_situation_ever_crosses_own_resting_orders(record_property
     assert counts["market_orders_left_in_the_way"] == 0, first_failure
 
 
-def test_opposite_orders_in_the_way_returns_every_opposite_order_and_only_those():
+def as_own_orders(own_orders):
+    return [strategy.OwnOrder(order_id, side, price, D(1), 0.0) for order_id, side, price in own_orders]
+
+
+def test_a_market_order_cancels_every_opposite_order_and_only_those():
     rng = random.Random(SEED + 1)
     checked = 0
     for _ in range(SITUATIONS):
@@ -233,11 +238,13 @@ def test_opposite_orders_in_the_way_returns_every_opposite_order_and_only_those(
             for index in range(rng.randint(0, 12))
         ]
         for side in (vb_planner.BUY, vb_planner.SELL):
-            returned = vb_planner.opposite_orders_in_the_way(side, own_orders)
+            market_order = actions.Place(side, D(10), price, resting=False)
+            returned = [cancel.order_id for cancel in strategy.in_the_way(market_order, as_own_orders(own_orders))]
+            assert not strategy.in_the_way(actions.Place(side, D(10), price, resting=True), as_own_orders(own_orders))
             expected = [order_id for order_id, order_side, _ in own_orders if order_side != side]
             assert sorted(returned) == sorted(expected), (side, own_orders, returned)
             # each one once
             assert len(returned) == len(set(returned))
             checked += 1
-    print(f"opposite_orders_in_the_way: {checked} checks")
+    print(f"in_the_way: {checked} checks")
     assert checked == 2 * SITUATIONS
