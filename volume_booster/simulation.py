@@ -515,14 +515,14 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
     booster.collect_fills()
     ledger = booster.ledger
     symbol = mode.symbol
-    own_ids = booster._own_order_ids
+    own_ids = booster.view().own_order_ids
     pairs = [_pair_summary(trading_mode, exchange_manager) for trading_mode in exchange_manager.trading_modes]
     own_trades = [
         trade for trade in exchange_manager.exchange_personal_data.trades_manager.trades.values()
         if trade.symbol == symbol and trade.origin_order_id in own_ids and trade.executed_quantity > 0
     ]
     sum_of_fills = sum((trade.executed_quantity * trade.executed_price for trade in own_trades), decimal.Decimal(0))
-    sum_of_fees = sum((booster._fill_from_trade(trade).fee_quote for trade in own_trades), decimal.Decimal(0))
+    sum_of_fees = sum((booster.gateway.fill(trade).fee_quote for trade in own_trades), decimal.Decimal(0))
     time_manager = backtest.octobot_backtesting.backtesting.time_manager \
         if backtest.octobot_backtesting.backtesting else None
     start_time = time_manager.starting_timestamp if time_manager else 0
@@ -580,8 +580,8 @@ def _collect_result(exchange_manager, backtest, data_file, mode_settings, wall_s
         pairs=pairs,
         engine_trades_seen=len(own_trades),
         orders_vanished=ledger.orders_vanished if ledger else 0,
-        waiting_reason=None if booster.finished_reason else booster.waiting.current,
-        waiting_reasons=booster.waiting.summary(),
+        waiting_reason=None if booster.finished_reason else booster.view().waiting_reason,
+        waiting_reasons=booster.waiting_summary(),
     )
 
 

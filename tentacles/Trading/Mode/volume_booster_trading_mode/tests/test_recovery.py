@@ -180,7 +180,7 @@ def test_vanished_orders_are_counted_and_kept_in_the_ledger():
     ledger = vb_ledger.Ledger(TARGET)
     ledger.orders_vanished = 3
     assert vb_ledger.Ledger.from_dict(json.loads(json.dumps(ledger.to_dict()))).orders_vanished == 3
-    assert vb_recovery.CLOSED_COUNTERS["vanished"] == "orders_vanished"
+    assert vb_ledger.CLOSED_COUNTERS["vanished"] == "orders_vanished"
 
 
 @pytest.mark.parametrize("seed", range(5))
