@@ -36,6 +36,7 @@ from . import restart as vb_restart
 from . import settings as vb_settings
 from . import status as vb_status
 from . import strategy
+from . import views as vb_views
 
 # how long a stop waits for the step in progress (an order being created) before cancelling it
 STOP_STEP_TIMEOUT = 30
@@ -212,37 +213,6 @@ class VolumeBoosterProducer(trading_modes.AbstractTradingModeProducer):
         await super().stop()
 
 
-@dataclasses.dataclass(frozen=True)
-class BoosterView:
-    """A read-only view of the mode's state, for the interface, the reports and the tests."""
-    symbol: str
-    settings: typing.Any
-    settings_error: typing.Optional[str]
-    # why the mode does not trade now ("disabled", "target reached", "budget reached: ..."), None while it does
-    finished_reason: typing.Optional[str]
-    # why its latest step placed nothing, None once an order is placed
-    waiting_reason: typing.Optional[str]
-    seed: typing.Optional[int]
-    started_at: typing.Optional[float]
-    allocation: dict
-    restored: bool
-    failures: dict
-    open_order_ids: tuple
-    own_order_ids: frozenset
-    running: bool
-
-
-@dataclasses.dataclass
-class StepRecord:
-    """What one step saw and did, as published to the consumer's listeners (each decision before it is carried
-    out, the whole step once it is over)."""
-    time: float
-    market: typing.Optional[vb_planner.MarketSnapshot] = None
-    progress: typing.Optional[vb_planner.Progress] = None
-    # (decision, outcome) in the order they were carried out
-    decisions: list = dataclasses.field(default_factory=list)
-
-
 class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
     def __init__(self, trading_mode):
         super().__init__(trading_mode)
@@ -277,9 +247,9 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
     def ledger(self) -> typing.Optional[vb_ledger.Ledger]:
         return self.books.ledger if self.books is not None else None
 
-    def view(self) -> BoosterView:
+    def view(self) -> vb_views.BoosterView:
         executor = self.executor
-        return BoosterView(
+        return vb_views.BoosterView(
             symbol=self.symbol, settings=self.settings, settings_error=self.settings_error,
             finished_reason=self.finished_reason,
             waiting_reason=executor.waiting.current if executor is not None else None,
@@ -455,14 +425,14 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
 
     # ----- one step -----
     async def _step(self) -> None:
-        record = StepRecord(time=self.clock.now())
+        record = vb_views.StepRecord(time=self.clock.now())
         try:
             await self._named_steps(record)
         finally:
             for listener in self.step_listeners:
                 listener(record)
 
-    async def _named_steps(self, record: StepRecord) -> None:
+    async def _named_steps(self, record: vb_views.StepRecord) -> None:
         books, executor = self.books, self.executor
         self.gateway.purge_order_loggers(set(books.orders.recently_closed))
         await self._follow_settings_file()
@@ -514,7 +484,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         return self.gateway.market_view(self.settings, self.ledger, self.allocation, self.books.orders.open_orders,
                                         STALE_MARKET_SECONDS)
 
-    async def _carry_out(self, record: StepRecord, decision, market=None, progress=None) -> bool:
+    async def _carry_out(self, record: vb_views.StepRecord, decision, market=None, progress=None) -> bool:
         """Carry `decision` out; False when a cancel it needed did not happen (nothing more this step)."""
         if not decision.actions and not decision.replan:
             return True

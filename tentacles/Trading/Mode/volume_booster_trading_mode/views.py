@@ -1,0 +1,37 @@
+"""What the mode publishes about itself: a read-only view of its state, and a record of each step (what it saw
+and decided, and what carrying the decisions out did). Listeners of the consumer receive the records."""
+import dataclasses
+import typing
+
+from . import planner as vb_planner
+
+
+@dataclasses.dataclass(frozen=True)
+class BoosterView:
+    """A read-only view of the mode's state, for the interface, the reports and the tests."""
+    symbol: str
+    settings: typing.Any
+    settings_error: typing.Optional[str]
+    # why the mode does not trade now ("disabled", "target reached", "budget reached: ..."), None while it does
+    finished_reason: typing.Optional[str]
+    # why its latest step placed nothing, None once an order is placed
+    waiting_reason: typing.Optional[str]
+    seed: typing.Optional[int]
+    started_at: typing.Optional[float]
+    allocation: dict
+    restored: bool
+    failures: dict
+    open_order_ids: tuple
+    own_order_ids: frozenset
+    running: bool
+
+
+@dataclasses.dataclass
+class StepRecord:
+    """What one step saw and did, as published to the consumer's listeners (each decision before it is carried
+    out, the whole step once it is over)."""
+    time: float
+    market: typing.Optional[vb_planner.MarketSnapshot] = None
+    progress: typing.Optional[vb_planner.Progress] = None
+    # (decision, outcome) in the order they were carried out
+    decisions: list = dataclasses.field(default_factory=list)
