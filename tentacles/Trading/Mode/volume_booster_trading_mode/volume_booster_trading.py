@@ -11,7 +11,6 @@ that talks to OctoBot), executor (carrying decisions out), books and own_orders 
 filled), recovery and restart (resuming a run), ledger, journal, clock, waiting, status.
 """
 import asyncio
-import dataclasses
 import inspect
 import random
 import typing
