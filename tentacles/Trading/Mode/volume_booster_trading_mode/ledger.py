@@ -129,6 +129,11 @@ class Ledger:
         return trade_id in self._counted_trade_ids
 
     @property
+    def counted_trade_ids(self) -> frozenset:
+        """The trade ids remembered as counted (a bounded window of the recent ones)."""
+        return frozenset(self._counted_trade_ids)
+
+    @property
     def target_reached(self) -> bool:
         return self.volume >= self.target
 

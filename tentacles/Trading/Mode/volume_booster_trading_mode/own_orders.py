@@ -58,5 +58,10 @@ class OwnOrders:
         """Own ids in creation order, the open ones included (what a state file keeps)."""
         return list(dict.fromkeys([*self._recent, *self._open]))
 
+    @property
+    def known_ids(self) -> frozenset:
+        """Every id recognised as own now: the recent window, the open ones and the older ones not pruned yet."""
+        return frozenset(self._ids)
+
     def __len__(self) -> int:
         return len(self._open)
