@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from volume_booster import bench, datafile, market
+from volume_booster import bench, bench_report, datafile, market
 
 KEYS = ("ms_per_order", "overhead_ratio", "orders_per_second", "simulated_hours_per_second", "peak_rss_mb",
         "rss_growth_mb", "orders")
@@ -134,7 +134,7 @@ def test_coarse_bench_runs_play_the_whole_4h_file(coarse_bench):
 
 def test_coarse_bench_report_prints_the_ratio_against_the_goal(coarse_bench):
     from volume_booster import bench_coarse
-    text = bench.format_bench(coarse_bench)
+    text = bench_report.format_bench(coarse_bench)
     profile = coarse_bench["coarse"]["runs"]["profile"]
     assert f"4h ratio (booster, profile settings): {profile['ratio']:.2f}x the idle backtest's wall time" in text
     assert f"the {bench_coarse.GOAL_RATIO:g}x goal" in text

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from volume_booster import compare, datafile, simulation
+from volume_booster import compare, compare_report, datafile, simulation
 
 BTC_USDT_NAME = "AbstractExchangeHistoryCollector_1586017993.616272.data"
 FOUR_HOUR_NAME = "ExchangeHistoryDataCollector_1711122002.311132.data"
@@ -113,35 +113,35 @@ def test_aggregate_mean_min_max_over_seeds():
 
 def test_verdict_names_the_cheapest_style_and_says_where_maker_is_not_cheaper():
     cheap_coin = [_row("maker", [12.0, 13.0]), _row("coin-flip", [-60.0, 40.0]), _row("market", [11.0, 11.5])]
-    text = "\n".join(compare.verdict_lines(cheap_coin))
+    text = "\n".join(compare_report.verdict_lines(cheap_coin))
     assert "cheapest on mean net cost: coin-flip (-10.0 bps)" in text
     assert "maker is NOT cheaper than coin-flip (coin-flip cheaper by 22.5 bps on the mean)" in text
     assert "coin-flip was cheaper in 1 of 2 same-seed runs" in text
     assert "maker cheaper than coin-flip on mean net cost in 0 of 1" in text
     cheap_maker = [_row("maker", [12.0, 13.0]), _row("coin-flip", [30.0, 5.0])]
-    text = "\n".join(compare.verdict_lines(cheap_maker))
+    text = "\n".join(compare_report.verdict_lines(cheap_maker))
     assert "cheapest on mean net cost: maker (+12.5 bps)" in text
     assert "maker IS cheaper than coin-flip by 5.0 bps on the mean" in text
     # a style that missed the target is never named the cheapest
     missed = [_row("maker", [12.0]), _row("limit", [1.0], reached=False)]
-    text = "\n".join(compare.verdict_lines(missed))
+    text = "\n".join(compare_report.verdict_lines(missed))
     assert "cheapest on mean net cost: maker" in text and "not comparable (target missed in some run): limit" in text
 
 
 def test_verdict_weighs_the_gap_against_its_noise_and_the_band():
     # same-seed gaps (coin-flip minus maker) of -72, +27: mean -22.5, standard error 49.5: the seeds can't tell
     noisy = [_row("maker", [12.0, 13.0], peaks=[3.0, 4.5]), _row("coin-flip", [-60.0, 40.0])]
-    text = "\n".join(compare.verdict_lines(noisy))
+    text = "\n".join(compare_report.verdict_lines(noisy))
     assert "same-seed gap -22.5 bps, standard error 49.5 bps: within the noise" in text
     assert "maker's largest drift 4.50 pp, inside its 5 pp band" in text
     # gaps of +18, +20, +22: mean +20, standard error 1.15: beyond it
     clear = [_row("maker", [10.0, 10.0, 10.0], peaks=[2.0, 6.0, 1.0]), _row("coin-flip", [28.0, 30.0, 32.0])]
-    text = "\n".join(compare.verdict_lines(clear))
+    text = "\n".join(compare_report.verdict_lines(clear))
     assert "same-seed gap +20.0 bps, standard error 1.2 bps: beyond the noise" in text
     assert "maker's largest drift 6.00 pp, OUTSIDE its 5 pp band" in text
-    assert compare.paired_difference([1.0]) is None
+    assert compare_report.paired_difference([1.0]) is None
     tiny = [_row("maker", [12.0, 13.0]), _row("coin-flip", [12.02, 13.0])]
-    assert "maker IS cheaper than coin-flip by 0.01 bps on the mean" in "\n".join(compare.verdict_lines(tiny))
+    assert "maker IS cheaper than coin-flip by 0.01 bps on the mean" in "\n".join(compare_report.verdict_lines(tiny))
     assert _row("maker", [1.0, 2.0], peaks=[2.5, 0.5])["peak_inventory_drift_pp"] == 2.5
 
 

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from volume_booster import cli, datafile, market, report, simulation
+from volume_booster import cli, compare_report, datafile, formatting, market, report, simulation
 
 START = {"BTC": 1.0, "USDT": 30000.0}
 
@@ -32,7 +32,7 @@ def _engine_snapshot(store: dict):
                 "order_price": float(trade.origin_price),
             }
             for trade in exchange_manager.exchange_personal_data.trades_manager.trades.values()
-            if trade.origin_order_id in booster._own_order_ids and trade.executed_quantity > 0
+            if trade.origin_order_id in booster.view().own_order_ids and trade.executed_quantity > 0
         ]
 
     return on_finished
@@ -129,7 +129,7 @@ def test_report_text_shows_the_figures_and_what_the_simulation_cannot_show(marke
     assert f"{result.net_cost:,.2f} USDT" in text
     assert f"{result.net_cost_bps:.2f} bps" in text
     assert f"{result.inventory_drift_pp:+.2f} pp" in text
-    assert report.duration(result.time_to_target_seconds) in text
+    assert formatting.duration(result.time_to_target_seconds) in text
     # the time step comes from the data file's finest time frame
     assert result.time_frame == "1m" and result.time_step_seconds == 60
     assert "60 s steps on 1m data" in text
@@ -318,8 +318,8 @@ def test_compare_table_keeps_the_quote_precision():
            "net_cost": 0.0000151, "net_cost_bps": 0.5, "inventory_drift_pp": 0.1, "peak_inventory_drift_pp": 1.0,
            "effective_settings": {"inventory_band_pp": 5.0}}
     row = compare.aggregate("maker", plan, (0.1, 0.1), [run])
-    table = "\n".join(compare.table_lines([row]))
+    table = "\n".join(compare_report.table_lines([row]))
     assert "0.30012000 BTC" in table and "| 0.00030012 |" in table and "| 0.00001510 |" in table
     assert "e-0" not in table and "| 0.00 |" not in table
-    header = compare.format_report([row], [plan], [1])
+    header = compare_report.format_report([row], [plan], [1])
     assert "quote holding 0.15000000 BTC, target 0.30000000 BTC, orders 0.00037500-0.00225000 BTC" in header

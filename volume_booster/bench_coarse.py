@@ -21,8 +21,9 @@ import typing
 
 from volume_booster import REPO_ROOT
 from volume_booster import datafile
+from volume_booster.paths import SHARED_DATA
 
-FOUR_HOUR_DATA = REPO_ROOT.parent / "shared" / "data" / "ExchangeHistoryDataCollector_1711122002.311132.data"
+FOUR_HOUR_DATA = SHARED_DATA / "ExchangeHistoryDataCollector_1711122002.311132.data"
 GOAL_RATIO = 3.0
 UNREACHABLE_TARGET = 1e12
 SEED = 11

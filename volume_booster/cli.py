@@ -9,8 +9,8 @@ from volume_booster import cli_input
 
 
 def _duration(seconds) -> str:
-    from volume_booster import report
-    return report.duration(seconds)
+    from volume_booster import formatting
+    return formatting.duration(seconds)
 
 
 def settings_module():

@@ -27,12 +27,10 @@ import pathlib
 import statistics
 import sys
 import time
-import typing
 
-from volume_booster import REPO_ROOT
-from volume_booster import datafile
-
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+from volume_booster import datafile, formatting
+from volume_booster.compare_report import format_report
+from volume_booster.paths import SHARED_DATA
 
 # the shared real-data files with 1m candles (see ../shared/data/README.md), smallest first
 SHARED_1M_FILES = (
@@ -88,8 +86,7 @@ class DataPlan:
 
     @property
     def quote_decimals(self) -> int:
-        from volume_booster import report
-        return report.quote_decimals(self.price_decimals)
+        return formatting.quote_decimals(self.price_decimals)
 
     @property
     def size_settings(self) -> dict:
@@ -283,8 +280,8 @@ async def compare_async(plans, styles, fee_schedules, seeds, profile=None, out=s
                 for seed in seeds:
                     overrides = style_settings(plan, style, seed)
                     done += 1
-                    label = (f"[{done}/{total}] {plan.path.name} {plan.symbol} fees {_fmt_pct(fees[0])}/"
-                             f"{_fmt_pct(fees[1])} {style} seed {seed}")
+                    label = (f"[{done}/{total}] {plan.path.name} {plan.symbol} fees {formatting.percent(fees[0])}/"
+                             f"{formatting.percent(fees[1])} {style} seed {seed}")
                     try:
                         result = await simulation.run_simulation(
                             plan.path, overrides, profile=fresh_profile(profile),
@@ -314,163 +311,6 @@ def run_compare(plans, styles=tuple(STYLES), fee_schedules=DEFAULT_FEES, seeds=r
 
 
 # ---------------------------------------------------------------- report
-
-def _fmt_pct(value: float) -> str:
-    return f"{value:g}%"
-
-
-def _fmt(value, spec: str, missing: str = "-") -> str:
-    return missing if value is None else format(value, spec)
-
-
-def _fmt_duration(seconds) -> str:
-    if seconds is None:
-        return "-"
-    minutes = seconds / 60
-    if minutes < 120:
-        return f"{minutes:.0f}m"
-    return f"{minutes / 60:.1f}h"
-
-
-def _fmt_amount(value, decimals: int) -> str:
-    """A quote amount with the pair's quote decimals (never in exponent notation, never 0.00 BTC)."""
-    from volume_booster import report
-    return "-" if value is None else report.amount(value, decimals)
-
-
-TABLE_HEADER = ("data", "fees m/t", "style", "reached", "volume", "to target", "fees paid", "net cost",
-                "bps mean", "bps min", "bps max", "drift pp", "abs drift pp", "peak abs drift pp")
-
-
-def table_lines(rows: list) -> list:
-    """Markdown table of the rows (one per data file x fee schedule x style)."""
-    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "|".join("---" for _ in TABLE_HEADER) + "|"]
-    for row in rows:
-        quote = row["symbol"].split("/")[1]
-        decimals = row.get("quote_decimals", 2)
-        cells = (
-            f"{row['exchange']} {row['symbol']}",
-            f"{_fmt_pct(row['maker_fee'])}/{_fmt_pct(row['taker_fee'])}",
-            row["style"],
-            f"{row['target_reached_runs']}/{len(row['runs'])}",
-            f"{_fmt_amount(row['volume'], decimals)} {quote}",
-            _fmt_duration(row["time_to_target_seconds"]),
-            _fmt_amount(row["fees"], decimals),
-            _fmt_amount(row["net_cost"], decimals),
-            _fmt(row["net_cost_bps"], "+.1f"),
-            _fmt(row["net_cost_bps_min"], "+.1f"),
-            _fmt(row["net_cost_bps_max"], "+.1f"),
-            _fmt(row["inventory_drift_pp"], "+.2f"),
-            _fmt(row["inventory_drift_pp_abs"], ".2f"),
-            _fmt(row.get("peak_inventory_drift_pp"), ".2f"),
-        )
-        lines.append("| " + " | ".join(cells) + " |")
-    return lines
-
-
-def _groups(rows: list) -> dict:
-    groups = {}
-    for row in rows:
-        groups.setdefault((row["data"], row["maker_fee"], row["taker_fee"]), []).append(row)
-    return groups
-
-
-def verdict_lines(rows: list) -> list:
-    """Per data file and fee schedule: the cheapest style on mean net_cost_bps, and maker against coin-flip."""
-    lines = []
-    maker_wins = maker_cells = 0
-    for (data, maker_fee, taker_fee), group in _groups(rows).items():
-        head = (f"{group[0]['exchange']} {group[0]['symbol']} ({pathlib.Path(data).name}), "
-                f"fees {_fmt_pct(maker_fee)}/{_fmt_pct(taker_fee)}:")
-        comparable = [row for row in group if row["target_reached"] and row["net_cost_bps"] is not None]
-        short = [row["style"] for row in group if not row["target_reached"]]
-        if comparable:
-            cheapest = min(comparable, key=lambda row: row["net_cost_bps"])
-            text = f"{head} cheapest on mean net cost: {cheapest['style']} ({cheapest['net_cost_bps']:+.1f} bps)"
-        else:
-            text = f"{head} no style reached the target in every run"
-        if short:
-            text += f"; not comparable (target missed in some run): {', '.join(short)}"
-        lines.append(text)
-        by_style = {row["style"]: row for row in group}
-        maker, coin = by_style.get("maker"), by_style.get("coin-flip")
-        if maker and coin and maker["net_cost_bps"] is not None and coin["net_cost_bps"] is not None:
-            maker_cells += 1
-            diff = coin["net_cost_bps"] - maker["net_cost_bps"]
-            # a gap under 0.05 bps keeps two decimals, so that "cheaper" never reads "by 0.0 bps"
-            gap = f"{abs(diff):.2f}" if abs(diff) < 0.05 else f"{abs(diff):.1f}"
-            if diff > 0:
-                maker_wins += 1
-                verdict = f"maker IS cheaper than coin-flip by {gap} bps on the mean"
-            else:
-                verdict = f"maker is NOT cheaper than coin-flip (coin-flip cheaper by {gap} bps on the mean)"
-            same_seed = [(m["net_cost_bps"], c["net_cost_bps"]) for m, c in zip(maker["runs"], coin["runs"])
-                         if "error" not in m and "error" not in c]
-            coin_cheaper = sum(1 for m_bps, c_bps in same_seed if c_bps < m_bps)
-            lines.append(
-                f"    {verdict}; maker {maker['net_cost_bps_min']:+.1f}..{maker['net_cost_bps_max']:+.1f} bps, "
-                f"coin-flip {coin['net_cost_bps_min']:+.1f}..{coin['net_cost_bps_max']:+.1f} bps over seeds; "
-                f"coin-flip was cheaper in {coin_cheaper} of {len(same_seed)} same-seed runs"
-                f"{_noise_text([c_bps - m_bps for m_bps, c_bps in same_seed])}{_band_text(maker)}"
-            )
-    if maker_cells:
-        lines.append(f"maker cheaper than coin-flip on mean net cost in {maker_wins} of {maker_cells} "
-                     f"data file x fee schedule cells")
-    return lines
-
-
-def paired_difference(differences: list) -> typing.Optional[tuple]:
-    """Mean and standard error of same-seed differences (None with fewer than two)."""
-    if len(differences) < 2:
-        return None
-    return statistics.fmean(differences), statistics.stdev(differences) / math.sqrt(len(differences))
-
-
-def _noise_text(differences: list) -> str:
-    """How the mean gap compares with its noise: within two standard errors, the seeds cannot tell."""
-    paired = paired_difference(differences)
-    if paired is None:
-        return ""
-    mean, error = paired
-    reading = "within the noise" if abs(mean) <= 2 * error else "beyond the noise"
-    return f"; same-seed gap {mean:+.1f} bps, standard error {error:.1f} bps: {reading}"
-
-
-def _band_text(row: dict) -> str:
-    """The largest drift a configuration's runs reached, against its band."""
-    peak = row.get("peak_inventory_drift_pp")
-    bands = {run["effective_settings"].get("inventory_band_pp") for run in row["runs"]
-             if "effective_settings" in run}
-    if peak is None or len(bands) != 1:
-        return ""
-    band = bands.pop()
-    where = "inside" if peak <= band else "OUTSIDE"
-    return f"; maker's largest drift {peak:.2f} pp, {where} its {band:g} pp band"
-
-
-def format_report(rows: list, plans: list, seeds: list) -> str:
-    lines = [f"Execution styles compared: {len(seeds)} seed(s) per configuration ({_seed_text(seeds)}); "
-             f"net cost = starting portfolio value minus final value, both at the last price; "
-             f"bps of the volume traded"]
-    for plan in plans:
-        lines.append(f"  {plan.exchange} {plan.symbol} {plan.path.name}: "
-                     f"{plan.candles} x {plan.finest_time_frame} candles, "
-                     f"quote holding {_fmt_amount(plan.quote_holding, plan.quote_decimals)} {plan.quote}, "
-                     f"target {_fmt_amount(plan.target, plan.quote_decimals)} {plan.quote}, orders "
-                     f"{_fmt_amount(plan.min_amount, plan.quote_decimals)}-"
-                     f"{_fmt_amount(plan.max_amount, plan.quote_decimals)} {plan.quote}")
-    lines.append("")
-    lines.extend(table_lines(rows))
-    lines.append("")
-    lines.extend(verdict_lines(rows))
-    return "\n".join(lines)
-
-
-def _seed_text(seeds) -> str:
-    seeds = list(seeds)
-    if seeds == list(range(seeds[0], seeds[0] + len(seeds))) and len(seeds) > 2:
-        return f"seeds {seeds[0]}..{seeds[-1]}"
-    return "seeds " + ", ".join(str(seed) for seed in seeds)
 
 
 # ---------------------------------------------------------------- command line

@@ -4,54 +4,14 @@ Every figure comes from a :class:`volume_booster.simulation.SimulationResult` (t
 engine's portfolio and candles); the chart comes from its timeline, sampled at each engine time step.
 Floats are fine here: this is a report, not the mode's accounting.
 """
-import math
 import pathlib
 import typing
 
 from volume_booster import datafile
+from volume_booster.formatting import amount, duration, result_quote_decimals
 
 # the engine's trade record keeps at most this many trades (octobot_trading's TradesManager.MAX_TRADES_COUNT)
 ENGINE_TRADES_KEPT = 10000
-
-
-def duration(seconds) -> str:
-    if seconds is None:
-        return "-"
-    seconds = int(round(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours:02d}h{minutes:02d}m"
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s"
-
-
-MIN_QUOTE_DECIMALS = 2
-MAX_QUOTE_DECIMALS = 8
-# without the data file: decimals that show the target with this many significant digits
-TARGET_SIGNIFICANT_DIGITS = 6
-
-
-def amount(value: float, decimals: int = MIN_QUOTE_DECIMALS) -> str:
-    """A quote amount with a fixed number of decimals (never in exponent notation)."""
-    return f"{value:,.{decimals}f}"
-
-
-def quote_decimals(price_decimals: int) -> int:
-    """Decimals of quote amounts: those of the pair's prices (2 on BTC/USDT, 8 on ADA/BTC), at least 2."""
-    return max(MIN_QUOTE_DECIMALS, min(MAX_QUOTE_DECIMALS, price_decimals))
-
-
-def result_quote_decimals(result) -> int:
-    """Decimals of the quote amounts of a result: from the data file's prices, else from the target's scale."""
-    try:
-        return quote_decimals(datafile.read_info(result.data).price_decimals)
-    except (datafile.DataFileError, OSError):
-        if not result.target or result.target <= 0:
-            return MAX_QUOTE_DECIMALS
-        return quote_decimals(TARGET_SIGNIFICANT_DIGITS - 1 - math.floor(math.log10(result.target)))
 
 
 def time_step(result) -> tuple:
