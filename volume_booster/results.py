@@ -146,7 +146,7 @@ def collect_result(exchange_manager, backtest, data_file, mode_settings, wall_se
         engine_trades_seen=len(own_trades),
         orders_vanished=ledger.orders_vanished if ledger else 0,
         waiting_reason=None if booster.finished_reason else booster.view().waiting_reason,
-        waiting_reasons=booster.waiting_summary(),
+        waiting_reasons=booster.view().waiting_summary,
     )
 
 

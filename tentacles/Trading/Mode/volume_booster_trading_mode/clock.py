@@ -106,3 +106,26 @@ class ExchangeTimeClock:
         self._parked.set()
         if self._wake_up is not None and not self._wake_up.done():
             self._wake_up.cancel()
+
+
+async def stop_loop_task(task: typing.Optional[asyncio.Task], step_lock: asyncio.Lock, timeout: float) -> None:
+    """Stop a loop task after the step in progress (bounded by `timeout`), so an order being created is known.
+    A task parked between two steps (always so when a backtest ends) is cancelled and not waited for: the stop
+    must not hand control to the event loop, or another task of OctoBot's backtest starts closing the data file,
+    `OctoBot -b` stops its event loop before that task is done and the file's database thread keeps the process
+    alive for ever."""
+    if task is None or task.done():
+        return
+    if not step_lock.locked():
+        task.cancel()
+        return
+    try:
+        async with asyncio.timeout(timeout):
+            async with step_lock:
+                task.cancel()
+    except TimeoutError:
+        task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        pass

@@ -56,6 +56,8 @@ class Gateway:
         self.base, self.quote = commons_symbols.parse_symbol(self.symbol).base_and_quote()
         self.logger = logger
         self._last_scanned_trade_id = None
+        # (modification time, size) of the profile's settings file when last read
+        self._settings_file_stamp = None
 
     # ----- time and place -----
     @property
@@ -94,9 +96,25 @@ class Gateway:
             self.exchange_manager.tentacles_setup_config, self.trading_mode.__class__
         )
 
-    async def reload_settings(self) -> None:
-        """OctoBot's own reload of the mode's configuration (what its settings page triggers)."""
-        await self.trading_mode.reload_config(self.exchange_manager.bot_id)
+    async def follow_settings_file(self) -> None:
+        """Live, a change of the profile's settings file (saved by OctoBot's settings page, or edited by hand) is
+        read through OctoBot's own configuration reload (what its settings page triggers): the running mode
+        follows it without a restart."""
+        if self.is_backtesting:
+            return
+        stamp = self.settings_file_stamp()
+        if stamp is None or self._settings_file_stamp is None or stamp == self._settings_file_stamp:
+            self._settings_file_stamp = stamp or self._settings_file_stamp
+            return
+        self._settings_file_stamp = stamp
+        path = self.settings_file_path()
+        try:
+            await self.trading_mode.reload_config(self.exchange_manager.bot_id)
+        except Exception as err:
+            self.logger.error(f"Settings file {path} could not be read ({err.__class__.__name__}: {err}): the "
+                              f"current settings stay")
+            return
+        self.logger.info(f"Settings file {path} changed: settings reloaded")
 
     # ----- portfolio -----
     def starting_allocation(self) -> dict:
@@ -215,7 +233,9 @@ class Gateway:
         quantity = place.quantity
         floor = minimal_order_quote(symbol_market, place.price) / place.price
         if quantity < floor:
-            quantity = floor * vb_planner.EXCHANGE_MINIMUM_MARGIN
+            raised = floor * vb_planner.EXCHANGE_MINIMUM_MARGIN
+            self.logger.warning(f"Order size {quantity} {self.base} is below the exchange minimum: raised to {raised}")
+            quantity = raised
         if place.side == actions.BUY:
             quantity = trading_personal_data.decimal_adapt_order_quantity_because_fees(
                 self.exchange_manager, self.symbol, _ORDER_TYPES[(place.side, place.resting)], quantity,

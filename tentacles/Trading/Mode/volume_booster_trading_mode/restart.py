@@ -60,6 +60,27 @@ def open_state_file(path: str, books: vb_books.Books, gateway: vb_gateway.Gatewa
     return restored
 
 
+def resume(path: typing.Optional[str], books: vb_books.Books, gateway: vb_gateway.Gateway, target, started_at: float,
+           allocation: dict, wording, logger) -> typing.Optional[tuple]:
+    """Open the pair's state file (none in a backtest) into `books`, then write it back as one clean snapshot (a
+    damaged line never stays). Returns (started_at, allocation) of the earlier run it resumes, else None."""
+    if path is None:
+        return None
+    restored = open_state_file(path, books, gateway, target, logger)
+    if books.journal is None:
+        return None
+    open_at_stop = ()
+    if restored is not None:
+        if restored.started_at is not None:
+            started_at, allocation = restored.started_at, restored.allocation
+        open_at_stop = restored.open_at_stop
+    books.journal.compact(books.snapshot(gateway.symbol, started_at, allocation, open_at_stop))
+    if restored is None:
+        return None
+    logger.info(wording.restored(path, books.ledger))
+    return started_at, allocation
+
+
 async def settle_previous_orders(books: vb_books.Books, executor, trading: bool, logger) -> None:
     """Open orders of this mode from before a restart are adopted (or cancelled when not trading), those that
     closed while it was down are accounted, and open orders carrying its tag that the state file misses are

@@ -23,6 +23,16 @@ class Wording:
         """Fees and costs, three orders of magnitude below the volume, with as many more decimals."""
         return vb_display.amount(value, vb_display.quote_decimals(self.target) + vb_display.FEE_EXTRA_DECIMALS)
 
+    def started(self, resumed: bool, symbol: str, settings, ledger, allocation: dict, seed: int) -> str:
+        return (f"Volume Booster {'resumed' if resumed else 'started'} on {symbol}: target {settings.volume_target} "
+                f"{self.quote} (done {self.quote_amount(ledger.volume)}), {settings.order_type} orders every "
+                f"{settings.min_interval_seconds:g}-{settings.max_interval_seconds:g} s, {settings.side_policy} sides, "
+                f"allocation {allocation[self.base]} {self.base} + {allocation[self.quote]} {self.quote} (seed {seed})")
+
+    def restored(self, path: str, ledger) -> str:
+        return (f"Restored progress from {path}: volume {self.quote_amount(ledger.volume)} {self.quote}, fees "
+                f"{self.fee_amount(ledger.fees)} {self.quote}, {ledger.fills_count} fills")
+
     def fill(self, fill, ledger) -> str:
         return (f"Fill {fill.side} {fill.amount} {self.base} @ {fill.price} ({self.quote_amount(fill.quote_value)} "
                 f"{self.quote}) - volume {self.quote_amount(ledger.volume)}/{ledger.target} {self.quote} "

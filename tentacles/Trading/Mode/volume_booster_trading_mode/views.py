@@ -24,6 +24,22 @@ class BoosterView:
     open_order_ids: tuple
     own_order_ids: frozenset
     running: bool
+    # steps that placed nothing over the run: the first reason text of each kind -> count
+    waiting_summary: dict
+
+    @classmethod
+    def of(cls, booster, running: bool) -> "BoosterView":
+        executor, books = booster.executor, booster.books
+        return cls(
+            symbol=booster.symbol, settings=booster.settings, settings_error=booster.settings_error,
+            finished_reason=booster.finished_reason,
+            waiting_reason=executor.waiting.current if executor is not None else None,
+            seed=booster.seed, started_at=booster.started_at, allocation=dict(booster.allocation),
+            restored=booster.restored, failures=dict(executor.failures) if executor is not None else {},
+            open_order_ids=tuple(books.orders.open_ids) if books is not None else (),
+            own_order_ids=frozenset(books.orders.recent_ids) if books is not None else frozenset(),
+            running=running, waiting_summary=executor.waiting.summary() if executor is not None else {},
+        )
 
 
 @dataclasses.dataclass
