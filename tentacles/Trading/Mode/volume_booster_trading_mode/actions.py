@@ -25,6 +25,8 @@ class Place:
     resting: bool
     # post-only at the exchange (the maker style)
     post_only: bool = False
+    # the last order's size before it was raised to the exchange minimum (None: not raised)
+    raised_from: typing.Optional[decimal.Decimal] = None
 
     @property
     def quantity(self) -> decimal.Decimal:

@@ -106,6 +106,9 @@ class Executor:
     async def place(self, place: actions.Place, market: vb_gateway.MarketView, progress: vb_planner.Progress,
                     settings, outcome: Outcome) -> None:
         snapshot = market.snapshot
+        if place.raised_from is not None:
+            self.logger.warning(f"Last order of {place.raised_from:.8g} {self.gateway.quote} is below the exchange "
+                                f"minimum: raised to {place.quote_amount:.8g} {self.gateway.quote}")
         size = self.gateway.order_size(place, market.symbol_market)
         if size is None:
             quantity = place.quantity

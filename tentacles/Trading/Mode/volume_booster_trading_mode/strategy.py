@@ -112,7 +112,7 @@ def orders(view: StepView, market: vb_planner.MarketSnapshot, progress: vb_plann
     if isinstance(plan, (actions.Wait, actions.Stop)):
         return actions.Decision(final=plan)
     place = actions.Place(plan.side, plan.quote_amount, plan.price, resting=plan.is_limit,
-                          post_only=view.settings.order_type == vb_settings.MAKER)
+                          post_only=view.settings.order_type == vb_settings.MAKER, raised_from=plan.raised_from)
     return actions.Decision(cancels=in_the_way(place, view.open_orders), final=place)
 
 
