@@ -82,32 +82,21 @@ class Gateway:
         return os.path.join(folder, vb_journal.state_file_name(self.exchange_manager.exchange_name, self.symbol))
 
     # ----- settings -----
-    def settings_file_stamp(self) -> typing.Optional[tuple]:
-        """(modification time, size) of the profile's settings file of the mode; None when it has none."""
-        try:
-            path = self.settings_file_path()
-            status = os.stat(path)
-        except (OSError, AttributeError, TypeError):
-            return None
-        return status.st_mtime_ns, status.st_size
-
-    def settings_file_path(self) -> str:
-        return tentacles_configuration.get_profile_config_specific_file_path(
-            self.exchange_manager.tentacles_setup_config, self.trading_mode.__class__
-        )
-
     async def follow_settings_file(self) -> None:
         """Live, a change of the profile's settings file (saved by OctoBot's settings page, or edited by hand) is
         read through OctoBot's own configuration reload (what its settings page triggers): the running mode
         follows it without a restart."""
         if self.is_backtesting:
             return
-        stamp = self.settings_file_stamp()
-        if stamp is None or self._settings_file_stamp is None or stamp == self._settings_file_stamp:
-            self._settings_file_stamp = stamp or self._settings_file_stamp
+        try:
+            path = tentacles_configuration.get_profile_config_specific_file_path(
+                self.exchange_manager.tentacles_setup_config, self.trading_mode.__class__)
+            status = os.stat(path)
+        except (OSError, AttributeError, TypeError):
             return
-        self._settings_file_stamp = stamp
-        path = self.settings_file_path()
+        stamp, self._settings_file_stamp = self._settings_file_stamp, (status.st_mtime_ns, status.st_size)
+        if stamp is None or stamp == self._settings_file_stamp:
+            return
         try:
             await self.trading_mode.reload_config(self.exchange_manager.bot_id)
         except Exception as err:
@@ -233,9 +222,7 @@ class Gateway:
         quantity = place.quantity
         floor = minimal_order_quote(symbol_market, place.price) / place.price
         if quantity < floor:
-            raised = floor * vb_planner.EXCHANGE_MINIMUM_MARGIN
-            self.logger.warning(f"Order size {quantity} {self.base} is below the exchange minimum: raised to {raised}")
-            quantity = raised
+            quantity = floor * vb_planner.EXCHANGE_MINIMUM_MARGIN
         if place.side == actions.BUY:
             quantity = trading_personal_data.decimal_adapt_order_quantity_because_fees(
                 self.exchange_manager, self.symbol, _ORDER_TYPES[(place.side, place.resting)], quantity,
