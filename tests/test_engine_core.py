@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from tests import mode_observers
 from volume_booster import REPO_ROOT, simulation
 
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
@@ -56,9 +57,10 @@ def test_reaching_target_cancels_open_orders_and_stops_trading():
         booster = exchange_manager.trading_modes[0].get_booster()
         if booster.ledger is None:
             return
-        if not lowered and len(booster._open_orders) >= 3 and booster.ledger.volume > 0:
+        open_orders = len(booster.view().open_order_ids)
+        if not lowered and open_orders >= 3 and booster.ledger.volume > 0:
             # the target is lowered to what is already filled while orders rest on the book
-            lowered["open"] = len(booster._open_orders)
+            lowered["open"] = open_orders
             lowered["created"] = booster.ledger.orders_created
             booster.ledger.target = booster.ledger.volume
         elif lowered:
@@ -81,8 +83,8 @@ def test_unfilled_limit_orders_count_nothing_and_expire_after_timeout():
     def observe(exchange_manager):
         now = exchange_manager.exchange.get_exchange_current_time()
         booster = exchange_manager.trading_modes[0].get_booster()
-        for order in booster._open_orders.values():
-            ages.append(now - order.creation_time)
+        for order_id in booster.view().open_order_ids:
+            ages.append(now - booster.books.orders.get(order_id).creation_time)
 
     # 9% away from the price: nothing fills on this 8-hour file
     result = run(volume_target=20000, order_type="limit", price_offset_percent=9, observer=observe,
@@ -116,7 +118,7 @@ def test_producer_starts_consumer_without_any_signal(monkeypatch):
     async def recording_start(producer):
         await original_start(producer)
         booster = producer.trading_mode.get_booster()
-        calls.append((booster._loop_task is not None, producer.trading_mode.consumers[0].__class__.__name__))
+        calls.append((booster.view().running, producer.trading_mode.consumers[0].__class__.__name__))
 
     signals = []
     consumer_class = mode_package.volume_booster_trading.VolumeBoosterConsumer
@@ -140,15 +142,15 @@ def test_other_pair_gets_a_balanced_portfolio_and_trades():
 
 
 def test_current_state_shows_progress_and_cost(monkeypatch):
-    consumer_class = simulation.import_mode_module().volume_booster_trading.VolumeBoosterConsumer
-    original_finish = consumer_class._finish
     states = []
 
-    async def finish_and_record(booster, reason):
-        await original_finish(booster, reason)
-        states.append(booster.trading_mode.get_current_state())
+    def record_state_at_stop(booster, record):
+        # the step that stopped the mode: its state as OctoBot shows it
+        if any(outcome.stopped for _, outcome in record.decisions):
+            states.append(booster.trading_mode.get_current_state())
 
-    monkeypatch.setattr(consumer_class, "_finish", finish_and_record)
+    mode_observers.on_each_booster(monkeypatch, lambda booster: booster.step_listeners.append(
+        lambda record: record_state_at_stop(booster, record)))
     result = run(volume_target=3000, order_type="market")
     description, percent = states[-1]
     assert percent == pytest.approx(result.volume / result.target * 100, rel=1e-9)
