@@ -269,6 +269,7 @@ def run_recorded(data_file, overrides, starting_portfolio=None, before_place=Non
 # Reliability: the engine's own record (trades, created orders, cancels), the mode's steps, an engine hook
 # =====================================================================================================
 import collections  # noqa: E402
+import traceback  # noqa: E402
 
 import psutil  # noqa: E402
 
@@ -403,8 +404,8 @@ def patch_engine_hook(patcher, hook, errors):
         async def ohlcv_callback(*args, **kwargs):
             try:
                 await hook(producer.trading_mode, producer.exchange_manager.exchange.get_exchange_current_time())
-            except Exception as err:  # reported by the test
-                errors.append(repr(err))
+            except Exception:  # reported by the test
+                errors.append(traceback.format_exc())
             await callback(*args, **kwargs)
 
         return ohlcv_callback

@@ -19,6 +19,9 @@ import hypothesis
 import hypothesis.strategies as st
 import pytest
 
+import octobot_trading.modes as trading_modes
+
+from tests import mode_observers
 from volume_booster import simulation
 
 BTC_USDT_FILE = "AbstractExchangeHistoryCollector_1586017993.616272.data"  # binance, 502 1m candles (8 h)
@@ -33,7 +36,6 @@ _mode_package = simulation.import_mode_module()
 vb = _mode_package.volume_booster_trading
 vb_journal = _mode_package.journal
 VolumeBoosterTradingMode = vb.VolumeBoosterTradingMode
-VolumeBoosterProducer = vb.VolumeBoosterProducer
 
 
 @dataclasses.dataclass
@@ -89,7 +91,7 @@ class Context:
         ledger = booster.ledger if booster is not None else None
         own_trades = self.own_trades()
         restart = Restart(
-            error=error, restored=bool(booster and booster.restored),
+            error=error, restored=bool(booster and booster.view().restored),
             volume=ledger.volume if ledger else D(0), fills=ledger.fills_count if ledger else 0,
             orders_created=ledger.orders_created if ledger else 0,
             ledger=ledger.to_dict() if ledger else {},
@@ -121,7 +123,7 @@ def _run(shared_data, tmp_path, scenario: Scenario):
     created = set()
     with pytest.MonkeyPatch.context() as patcher:
         patcher.setattr(VolumeBoosterTradingMode, "STATE_FOLDER", str(state_folder))
-        original_create = VolumeBoosterTradingMode.create_order
+        original_create = trading_modes.AbstractTradingMode.create_order
 
         async def create_order(mode, order, *args, **kwargs):
             result = await original_create(mode, order, *args, **kwargs)
@@ -129,18 +131,14 @@ def _run(shared_data, tmp_path, scenario: Scenario):
                 created.add(result.order_id)
             return result
 
-        patcher.setattr(VolumeBoosterTradingMode, "create_order", create_order)
-        original_callback = VolumeBoosterProducer.ohlcv_callback
+        patcher.setattr(trading_modes.AbstractTradingMode, "create_order", create_order)
         start = {}
 
-        async def ohlcv_callback(producer, *args, **kwargs):
-            try:
-                await _drive(producer.trading_mode, scenario, state_folder, start, created)
-            except Exception:  # reported by the test, never swallowed silently
-                scenario.errors.append(traceback.format_exc())
-            await original_callback(producer, *args, **kwargs)
+        async def drive(trading_mode, now):
+            await _drive(trading_mode, scenario, state_folder, start, created)
 
-        patcher.setattr(VolumeBoosterProducer, "ohlcv_callback", ohlcv_callback)
+        # errors of the scenario are reported by the test, never swallowed silently
+        mode_observers.patch_engine_hook(patcher, drive, scenario.errors)
         with simulation.quiet_octobot_logs():
             result = simulation.run(data_file, SETTINGS, timeline=False)
     assert not scenario.errors, "\n".join(scenario.errors)
