@@ -654,7 +654,8 @@ def _budget_figures(run):
     start = run.start
     stop = run.finishes[-1]
     # the last decision that passed the budget check (every non-final planner outcome passed it)
-    checks = [plan for plan in run.plans if not getattr(plan["outcome"], "final", False)]
+    stop_type = simulation.import_mode_module().planner.Stop
+    checks = [plan for plan in run.plans if not isinstance(plan["outcome"], stop_type)]
     check = checks[-1]
     return start, stop, check
 

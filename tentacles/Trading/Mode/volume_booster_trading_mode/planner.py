@@ -112,6 +112,8 @@ class OrderPlan:
     quote_amount: decimal.Decimal
     price: decimal.Decimal
     is_limit: bool
+    # the last order's size before it was raised to the exchange minimum (None: not raised)
+    raised_from: typing.Optional[decimal.Decimal] = None
 
     @property
     def quantity(self) -> decimal.Decimal:
@@ -293,6 +295,7 @@ class Planner:
         # never plan more than what is still missing: the last order lands on the target
         amount = min(amount, uncovered)
         # an order the exchange would refuse as too small (only the last one can be): raised to its minimum
+        raised_from = amount if amount < market.min_order_quote else None
         amount = max(amount, market.min_order_quote * EXCHANGE_MINIMUM_MARGIN)
         price = self.price_for(side, market)
         setting = f"min_{side}_amount"
@@ -308,7 +311,8 @@ class Planner:
                 crosses_own_orders(side, price, market.own_highest_buy, market.own_lowest_sell):
             own = market.own_lowest_sell if side == BUY else market.own_highest_buy
             return Skip(f"a {side} at {price} would match this mode's own resting order at {own}")
-        return OrderPlan(side=side, quote_amount=amount, price=price, is_limit=self.settings.uses_limit_orders)
+        return OrderPlan(side=side, quote_amount=amount, price=price, is_limit=self.settings.uses_limit_orders,
+                         raised_from=raised_from)
 
     def price_for(self, side: str, market: MarketSnapshot) -> decimal.Decimal:
         settings = self.settings

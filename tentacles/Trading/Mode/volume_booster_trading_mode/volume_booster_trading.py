@@ -608,6 +608,9 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if isinstance(plan, vb_planner.Skip):
             self._note_skip(plan.reason)
             return
+        if plan.raised_from is not None:
+            self.logger.warning(f"Last order of {plan.raised_from:.8g} {self.quote} is below the exchange minimum: "
+                                f"raised to {plan.quote_amount:.8g} {self.quote}")
         if not plan.is_limit:
             # a market order could match this mode's own resting orders on the other side: remove them first
             in_the_way = vb_planner.opposite_orders_in_the_way(

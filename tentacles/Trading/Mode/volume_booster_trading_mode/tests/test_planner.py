@@ -62,7 +62,8 @@ def test_the_last_order_is_raised_to_the_exchange_minimum():
     planner = make(volume_target=1000, min_buy_amount=100, max_buy_amount=150, min_sell_amount=100,
                    max_sell_amount=150)
     plan = planner.plan(vb_planner.Progress(D("999.99")), market(min_order_quote=D(10)))
-    assert plan.quote_amount == D(10) * vb_planner.EXCHANGE_MINIMUM_MARGIN
+    assert plan.quote_amount == D(10) * vb_planner.EXCHANGE_MINIMUM_MARGIN and plan.raised_from == D("0.01")
+    assert planner.plan(vb_planner.Progress(D(0)), market(min_order_quote=D(10))).raised_from is None
 
 
 def test_a_last_order_no_funds_can_place_ends_the_run_within_one_minimum_order():
