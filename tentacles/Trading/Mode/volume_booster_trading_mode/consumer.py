@@ -53,6 +53,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.executor = None
         self.planner = None
         self.clock = None
+        self.wording = None
         # called with (StepRecord, Decision) before each decision is carried out, and with each StepRecord once
         # its step is over
         self.decision_listeners = []
