@@ -54,8 +54,7 @@ class Stop:
     flatten: bool = False
 
 
-@dataclasses.dataclass(frozen=True)
-class Decision:
+class Decision(typing.NamedTuple):
     cancels: tuple = ()
     final: typing.Union[Place, Wait, Stop, None] = None
     # decide again on a fresh view once the cancels are done

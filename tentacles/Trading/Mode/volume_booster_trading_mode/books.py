@@ -72,11 +72,11 @@ class Books:
         return [order for order in self.gateway.open_orders() if self.orders.is_own(order.order_id)]
 
     def open_order_views(self) -> tuple:
-        return tuple(vb_gateway.own_order_view(order) for order in self.orders.open_orders)
+        return tuple(vb_gateway.own_order_view(order) for order in self.orders.iter_open())
 
     def pending_quote(self) -> decimal.Decimal:
         return sum(((order.origin_quantity - order.filled_quantity) * order.origin_price
-                    for order in self.orders.open_orders), ZERO)
+                    for order in self.orders.iter_open()), ZERO)
 
     # ----- a failed create the exchange may have executed -----
     def doubt(self, side: str, quantity, price, time: float) -> None:

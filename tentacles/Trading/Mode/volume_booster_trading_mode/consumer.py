@@ -83,8 +83,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             self.settings = vb_settings.parse_settings({})
             self.wording = vb_status.Wording(self.base, self.quote, self.settings.volume_target)
         gateway = self.gateway
-        self.clock = vb_clock.ExchangeTimeClock(gateway.now) if gateway.is_backtesting else vb_clock.LiveClock(
-            gateway.now)
+        now = self.exchange_manager.exchange.get_exchange_current_time
+        self.clock = vb_clock.ExchangeTimeClock(now) if gateway.is_backtesting else vb_clock.LiveClock(now)
         self.books = vb_books.Books(gateway, vb_ledger.Ledger(self.settings.volume_target), self.logger,
                                     lambda fill: self.wording.fill(fill, self.books.ledger))
         self.executor = vb_executor.Executor(

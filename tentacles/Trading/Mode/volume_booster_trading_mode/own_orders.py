@@ -49,6 +49,10 @@ class OwnOrders:
     def open_orders(self) -> list:
         return list(self._open.values())
 
+    def iter_open(self):
+        """The open orders, not copied: the registry must not change while they are iterated."""
+        return iter(self._open.values())
+
     @property
     def open_ids(self) -> list:
         return list(self._open)

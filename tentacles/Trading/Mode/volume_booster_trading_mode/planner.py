@@ -94,8 +94,7 @@ class MarketSnapshot:
         return self.projected_base_excess * self.price / self.pair_value * HUNDRED
 
 
-@dataclasses.dataclass(frozen=True)
-class Progress:
+class Progress(typing.NamedTuple):
     volume: decimal.Decimal
     # quote value of this mode's open orders that could still fill
     pending: decimal.Decimal = ZERO

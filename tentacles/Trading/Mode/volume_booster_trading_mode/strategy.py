@@ -12,7 +12,6 @@ A step reads as a short list of named checks; each returns a Decision the execut
    cross one of the mode's own; `unplaceable`: a last order the funds can no longer place ends the run.
 Pure Python, no OctoBot import: the planner (seeded) is the only source of randomness.
 """
-import dataclasses
 import decimal
 import typing
 
@@ -26,8 +25,7 @@ DISABLED = "disabled"
 INVALID_SETTINGS = "invalid settings"
 
 
-@dataclasses.dataclass(frozen=True)
-class OwnOrder:
+class OwnOrder(typing.NamedTuple):
     """One of the mode's open orders, as the strategy sees it."""
     order_id: str
     side: str
@@ -37,8 +35,7 @@ class OwnOrder:
     created_at: float
 
 
-@dataclasses.dataclass(frozen=True)
-class StepView:
+class StepView(typing.NamedTuple):
     now: float
     settings: typing.Any  # settings.Settings
     settings_error: typing.Optional[str]
