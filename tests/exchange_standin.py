@@ -391,7 +391,9 @@ class ExchangeStandin:
             "weightedAvgPrice": str(price), "prevClosePrice": str(open_price), "lastPrice": str(price),
             "lastQty": "0.01000000", "bidPrice": str(bids[0][0]), "bidQty": str(bids[0][1]),
             "askPrice": str(asks[0][0]), "askQty": str(asks[0][1]), "openPrice": str(open_price),
-            "highPrice": _fmt(max(row[2] for row in day)), "lowPrice": _fmt(min(row[3] for row in day)),
+            # the last price is inside the day's range whatever the rounding of the minute in progress
+            "highPrice": _fmt(max(max(row[2] for row in day), float(price))),
+            "lowPrice": _fmt(min(min(row[3] for row in day), float(price))),
             "volume": _fmt(volume, 5), "quoteVolume": _fmt(volume * float(price)),
             "openTime": day[0][0], "closeTime": self.now_ms(), "firstId": 1, "lastId": math.floor(wall),
             "count": len(day) * MINUTE,
