@@ -413,6 +413,17 @@ def patch_engine_hook(patcher, hook, errors):
     patcher.setattr(trading_modes.AbstractTradingModeProducer, "get_callback", get_callback)
 
 
+def patch_started_booster_hook(patcher, hook, errors):
+    """`hook(trading_mode, booster, now)`, called as patch_engine_hook's hook once the mode's consumer has started
+    (its books exist)."""
+    async def started(trading_mode, now):
+        booster = trading_mode.get_booster()
+        if booster is not None and booster.ledger is not None:
+            await hook(trading_mode, booster, now)
+
+    patch_engine_hook(patcher, started, errors)
+
+
 def record_cancels(patcher, key=None) -> list:
     """Order ids (or `key(mode, order)`) of every cancel asked through OctoBot's AbstractTradingMode.cancel_order."""
     cancelled = []

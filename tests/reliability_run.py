@@ -14,7 +14,7 @@ import typing
 import psutil
 import pytest
 
-from tests.mode_observers import ORDER_TAG, EngineRecorder, StepRecorder, patch_engine_hook, record_cancels
+from tests.mode_observers import ORDER_TAG, EngineRecorder, StepRecorder, patch_started_booster_hook, record_cancels
 from volume_booster import simulation
 
 ADA_BTC_FILE = "AbstractExchangeHistoryCollector_1581775117.1713624.data"  # bittrex, 10 days of 1m candles
@@ -140,13 +140,14 @@ def assert_withdrawn_and_idle(steps, label):
 
 
 def run_resting_orders_with_hook(data_file, hook, errors):
-    """A long run of resting limit orders on `data_file` with `hook` called at each engine step; returns the
-    engine recorder, the step records, the cancels, the result and the final state."""
+    """A long run of resting limit orders on `data_file` with `hook(trading_mode, booster, now)` called at each
+    engine step once the mode started; returns the engine recorder, the step records, the cancels, the result
+    and the final state."""
     with pytest.MonkeyPatch.context() as patcher:
         recorder = EngineRecorder(patcher)
         steps = StepRecorder(patcher)
         cancelled = record_cancels(patcher)
-        patch_engine_hook(patcher, hook, errors)
+        patch_started_booster_hook(patcher, hook, errors)
         result, final = run(data_file, RESTING_ORDERS, observer=lambda exchange_manager: recorder.sample_rss())
         recorder.rss_end = final.rss
     return recorder, steps, cancelled, result, final

@@ -8,18 +8,17 @@ import octobot_trading.enums as trading_enums
 import octobot_trading.personal_data as trading_personal_data
 
 from tests import reliability_run as rr
-from tests.mode_observers import EngineRecorder, StepRecorder, patch_engine_hook, record_cancels
+from tests.mode_observers import (
+    EngineRecorder, StepRecorder, patch_engine_hook, patch_started_booster_hook, record_cancels,
+)
 
 
 def test_invalid_configuration_places_no_order_names_the_setting_and_fixing_it_resumes(shared_data):
     data_file = shared_data / rr.BTC_USDT_FILE
     errors, seen = [], {}
 
-    async def hook(trading_mode, now):
+    async def hook(trading_mode, booster, now):
         seen.setdefault("start", now)
-        booster = trading_mode.get_booster()
-        if booster is None or booster.ledger is None:
-            return
         settings_error = booster.view().settings_error
         if "error" not in seen and settings_error:
             seen["error"] = settings_error
@@ -32,7 +31,7 @@ def test_invalid_configuration_places_no_order_names_the_setting_and_fixing_it_r
     with pytest.MonkeyPatch.context() as patcher:
         recorder = EngineRecorder(patcher)
         steps = StepRecorder(patcher)
-        patch_engine_hook(patcher, hook, errors)
+        patch_started_booster_hook(patcher, hook, errors)
         result, final = rr.run(data_file, dict(
             volume_target=10 ** 7, order_type="limit", price_offset_percent=50, min_interval_seconds=20,
             max_interval_seconds=60,
@@ -64,11 +63,8 @@ def test_runtime_invalid_settings_cancel_own_orders_place_none_until_fixed(share
     data_file = shared_data / rr.BTC_USDT_FILE
     errors, seen = [], {}
 
-    async def hook(trading_mode, now):
+    async def hook(trading_mode, booster, now):
         seen.setdefault("start", now)
-        booster = trading_mode.get_booster()
-        if booster is None or booster.ledger is None:
-            return
         if "broken" not in seen:
             if now >= seen["start"] + 2 * 3600 and len(rr.open_ids(booster)) >= 3:
                 seen["broken"] = now

@@ -35,10 +35,9 @@ def test_disable_cancels_own_orders_within_one_step_spares_manual_orders_and_ena
     data_file = shared_data / rr.BTC_USDT_FILE
     errors, seen = [], {}
 
-    async def hook(trading_mode, now):
+    async def hook(trading_mode, booster, now):
         seen.setdefault("start", now)
-        booster = trading_mode.get_booster()
-        if booster is None or booster.ledger is None or booster.gateway.last_price() is None:
+        if booster.gateway.last_price() is None:
             return
         if "manual" not in seen:
             seen["manual"] = await _place_manual_orders(trading_mode)
