@@ -8,11 +8,6 @@ from volume_booster import REPO_ROOT
 from volume_booster import cli_input
 
 
-def _duration(seconds) -> str:
-    from volume_booster import formatting
-    return formatting.duration(seconds)
-
-
 def settings_module():
     from volume_booster import simulation
     simulation.import_mode_module()

@@ -80,7 +80,8 @@ def collect_result(exchange_manager, backtest, data_file, mode_settings, wall_se
     booster.collect_fills()
     ledger = booster.ledger
     symbol = mode.symbol
-    own_ids = booster.view().own_order_ids
+    view = booster.view()
+    own_ids = view.own_order_ids
     pairs = [pair_summary(trading_mode, exchange_manager) for trading_mode in exchange_manager.trading_modes]
     own_trades = [
         trade for trade in exchange_manager.exchange_personal_data.trades_manager.trades.values()
@@ -134,9 +135,9 @@ def collect_result(exchange_manager, backtest, data_file, mode_settings, wall_se
         end_portfolio=end_portfolio,
         first_price=float(closes[0]) if len(closes) else 0.0,
         last_price=last_price,
-        seed=booster.seed,
-        stopped_reason=booster.finished_reason,
-        settings_error=booster.settings_error,
+        seed=view.seed,
+        stopped_reason=view.finished_reason,
+        settings_error=view.settings_error,
         net_cost=net_cost,
         net_cost_bps=net_cost / volume * 10000 if volume else 0.0,
         inventory_drift_pp=drift / end_value * 100 if end_value else 0.0,
@@ -145,8 +146,8 @@ def collect_result(exchange_manager, backtest, data_file, mode_settings, wall_se
         pairs=pairs,
         engine_trades_seen=len(own_trades),
         orders_vanished=ledger.orders_vanished if ledger else 0,
-        waiting_reason=None if booster.finished_reason else booster.view().waiting_reason,
-        waiting_reasons=booster.view().waiting_summary,
+        waiting_reason=None if view.finished_reason else view.waiting_reason,
+        waiting_reasons=view.waiting_summary,
     )
 
 

@@ -83,7 +83,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             self.settings = vb_settings.parse_settings({})
             self.wording = vb_status.Wording(self.base, self.quote, self.settings.volume_target)
         gateway = self.gateway
-        now = self.exchange_manager.exchange.get_exchange_current_time
+        now = gateway.time_source()
         self.clock = vb_clock.ExchangeTimeClock(now) if gateway.is_backtesting else vb_clock.LiveClock(now)
         self.books = vb_books.Books(gateway, vb_ledger.Ledger(self.settings.volume_target), self.logger,
                                     lambda fill: self.wording.fill(fill, self.books.ledger))

@@ -67,6 +67,11 @@ class Gateway:
     def now(self) -> float:
         return self.exchange_manager.exchange.get_exchange_current_time()
 
+    def time_source(self):
+        """The exchange's own clock function (simulated time in a backtest), for the loop's clock to call
+        directly at every step."""
+        return self.exchange_manager.exchange.get_exchange_current_time
+
     def engine_time_step(self) -> typing.Optional[float]:
         """Seconds between two time steps of the backtesting engine (its finest time frame); None live."""
         backtesting = self.exchange_manager.backtesting if self.is_backtesting else None
