@@ -39,10 +39,10 @@ STYLES = ("market", "limit", "maker")
 
 
 def run_recorded(data_file, overrides, starting_portfolio=None, before_place=None,
-                 warnings_of=None) -> mode_observers.Recording:
+                 warnings_of=None, fees=None) -> mode_observers.Recording:
     # the profile's sizes, set here so that the bounds of the tests never depend on the shipped profile
     overrides = {"random_seed": 7, **DEFAULT_AMOUNTS, **overrides}
-    return mode_observers.run_recorded(data_file, overrides, starting_portfolio, before_place, warnings_of)
+    return mode_observers.run_recorded(data_file, overrides, starting_portfolio, before_place, warnings_of, fees)
 
 
 # ----------------------------------------------------------------------------------------------- style runs

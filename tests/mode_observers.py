@@ -237,9 +237,10 @@ class Recorder:
 
 
 def run_recorded(data_file, overrides, starting_portfolio=None, before_place=None,
-                 warnings_of=None) -> Recording:
+                 warnings_of=None, fees=None) -> Recording:
     """One engine run with the recorder installed; `before_place(booster)` runs once per step where the mode
-    comes to its order; `warnings_of`: symbol whose mode warnings are captured."""
+    comes to its order; `warnings_of`: symbol whose mode warnings are captured; `fees`: the simulator's
+    {"maker": %, "taker": %} (default: the profile's)."""
     recording = Recording()
     recorder = Recorder(recording, before_place)
     mode_logger = logging.getLogger(f"VolumeBooster[{warnings_of}]") if warnings_of else None
@@ -255,7 +256,7 @@ def run_recorded(data_file, overrides, starting_portfolio=None, before_place=Non
             with simulation.quiet_octobot_logs():
                 recording.result = asyncio.run(asyncio.wait_for(
                     simulation.run_simulation(data_file, overrides, starting_portfolio=starting_portfolio,
-                                              on_finished=recorder.on_finished, timeline=False),
+                                              on_finished=recorder.on_finished, timeline=False, fees=fees),
                     ENGINE_RUN_TIMEOUT))
         finally:
             if mode_logger is not None:

@@ -15,6 +15,7 @@ import shutil
 import pytest
 
 from tentacles.Trading.Mode.volume_booster_trading_mode import clock as vb_clock
+from tentacles.Trading.Mode.volume_booster_trading_mode.settings import flatten as flatten_settings
 from tests.octobot_process import build_bot_folder, is_known_segfault_at_exit, run_octobot, write_settings
 from volume_booster import cli, datafile, simulation
 
@@ -56,11 +57,25 @@ def backtest(bot, name: str) -> str:
 
 
 @pytest.mark.e2e
-def test_limit_orders_short_of_the_target_exit_after_the_report(bot):
-    # the shipped profile as installed: limit orders, target 50,000 USDT, more than 8 hours of 1m data can give
+def test_shipped_profile_exits_after_the_report(bot):
+    # the shipped profile as installed: auto orders (taking at the profile's equal fees), target 50,000 USDT
     settings = json.loads((bot / "user" / "profiles" / "volume_booster" / "specific_config" /
                            "VolumeBoosterTradingMode.json").read_text())
-    assert settings["orders"]["order_type"] == "limit"
+    assert settings["orders"]["order_type"] == "auto"
+    output = backtest(bot, "shipped_profile")
+    assert float(STARTED_LINE.search(output)["target"]) == settings["target_and_pacing"]["volume_target"]
+    percents = [float(match["percent"]) for match in FILL_PERCENT.finditer(output)]
+    assert percents and percents[-1] >= 100
+    assert "target reached" in output
+    assert int(REPORT_TRADES_LINE.search(output)["count"]) == len(percents)
+
+
+@pytest.mark.e2e
+def test_limit_orders_short_of_the_target_exit_after_the_report(bot):
+    # the shipped profile's target (50,000 USDT) with its limit orders at 0.2 %: more than 8 hours of 1m data can
+    # give, so the run ends with orders still resting
+    settings = write_settings(bot, {"order_type": "limit"})
+    assert flatten_settings(settings)["price_offset_percent"] == 0.2
     output = backtest(bot, "limit_unreached")
     assert float(STARTED_LINE.search(output)["target"]) == settings["target_and_pacing"]["volume_target"]
     percents = [float(match["percent"]) for match in FILL_PERCENT.finditer(output)]

@@ -27,6 +27,8 @@ class Place:
     post_only: bool = False
     # the last order's size before it was raised to the exchange minimum (None: not raised)
     raised_from: typing.Optional[decimal.Decimal] = None
+    # why `auto` rests or takes this order (None for the other order types)
+    choice: typing.Optional[str] = None
 
     @property
     def quantity(self) -> decimal.Decimal:

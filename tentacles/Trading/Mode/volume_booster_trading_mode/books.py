@@ -9,6 +9,7 @@ import decimal
 import typing
 
 from . import exchange_rules as vb_exchange_rules
+from . import execution_costs as vb_execution_costs
 from . import faults as vb_faults
 from . import gateway as vb_gateway
 from . import ledger as vb_ledger
@@ -19,7 +20,8 @@ ZERO = decimal.Decimal(0)
 
 
 class Books:
-    def __init__(self, gateway: vb_gateway.Gateway, ledger: vb_ledger.Ledger, logger, describe_fill):
+    def __init__(self, gateway: vb_gateway.Gateway, ledger: vb_ledger.Ledger, logger, describe_fill,
+                 markout_seconds: float = 60.0):
         self.gateway = gateway
         self.ledger = ledger
         self.logger = logger
@@ -32,6 +34,8 @@ class Books:
         self.in_doubt: typing.Optional[dict] = None
         # from a restart's restoration until the orders of before it are settled
         self.restoration = None
+        # markouts of the resting fills and outcomes of the resting orders (what `auto` chooses from)
+        self.execution = vb_execution_costs.ExecutionStats(markout_seconds)
 
     # ----- orders -----
     def record_placed(self, order) -> None:
@@ -51,6 +55,9 @@ class Books:
 
     def record_closed(self, order_id: str, how: str) -> None:
         """The one place where an own order's close is accounted: counted and journalled."""
+        order = self.orders.get(order_id)
+        if order is not None and vb_gateway.is_resting(order):
+            self.execution.resting_closed(self.gateway.now(), filled=how == "filled" or order.filled_quantity > 0)
         self.orders.close(order_id)
         self.ledger.count_closed(how)
         self.journal_event("order_closed", id=order_id, how=how)
@@ -144,6 +151,8 @@ class Books:
                     continue
             fill = self.gateway.fill(trade)
             if self.ledger.record_fill(fill):
+                if fill.is_maker:
+                    self.execution.resting_fill(fill.timestamp, fill.side, fill.price)
                 self.journal_event("fill", fill=fill.to_dict())
                 self.logger.info(self.describe_fill(fill))
 
@@ -157,6 +166,9 @@ class Books:
             now=now,
             started_at=started_at,
             fill_ratio=float(self.ledger.volume / self.placed_volume) if self.placed_volume else None,
+            markout_sum=self.execution.markout_sum,
+            markout_count=len(self.execution.markouts),
+            resting_fill_ratio=self.execution.resting_fill_ratio(now),
         )
 
     # ----- state file -----

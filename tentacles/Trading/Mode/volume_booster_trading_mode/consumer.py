@@ -86,7 +86,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         now = gateway.time_source()
         self.clock = vb_clock.ExchangeTimeClock(now) if gateway.is_backtesting else vb_clock.LiveClock(now)
         self.books = vb_books.Books(gateway, vb_ledger.Ledger(self.settings.volume_target), self.logger,
-                                    lambda fill: self.wording.fill(fill, self.books.ledger))
+                                    lambda fill: self.wording.fill(fill, self.books.ledger),
+                                    self.settings.markout_seconds)
         self.executor = vb_executor.Executor(
             gateway, self.books, self.clock, self.logger,
             lambda reason: self.wording.finish(reason, self.symbol, self.books.ledger))
@@ -135,6 +136,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.wording = vb_status.Wording(self.base, self.quote, settings.volume_target)
         if self.books is not None:
             self.ledger.target = settings.volume_target
+            self.books.execution.markout_seconds = settings.markout_seconds
         if self.planner is not None:
             self.planner.settings = settings
         return True
@@ -218,6 +220,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                 executor.note_wait(market)
             return
         record.market = market.snapshot
+        books.execution.observe(record.time, market.snapshot.mid)
         if not self._exchange_accepts_the_minimums(market.snapshot):
             return
         await self._carry_out(record, strategy.repricing(self._step_view(record.time), market.snapshot,

@@ -46,6 +46,14 @@ class Executor:
         # failures by "call:kind", e.g. "create:network"
         self.failures = collections.Counter()
         self.waiting = vb_waiting.WaitingReasons()
+        # `auto`: why the latest order rests or takes
+        self.execution_choice = None
+
+    def note_choice(self, choice: str) -> None:
+        """`auto` says when it turns from resting to taking or back, and why."""
+        previous, self.execution_choice = self.execution_choice, choice
+        if previous is None or previous.split(":")[0] != choice.split(":")[0]:
+            self.logger.info(f"Auto execution {choice}")
 
     async def guarded(self, call: str, coroutine):
         """Run one exchange call: a failure is classified, counted, logged once and backed off; None then."""
@@ -144,6 +152,8 @@ class Executor:
             self.logger.info(line)
         self.books.record_placed(created)
         outcome.placed = created.order_id
+        if place.choice is not None:
+            self.note_choice(place.choice)
 
     async def withdraw(self, reason: str) -> None:
         """Not trading: the mode's own open orders are cancelled."""

@@ -169,12 +169,13 @@ class Gateway:
                                  if o.side is trading_enums.TradeOrderSide.BUY), default=None),
             own_lowest_sell=min((o.origin_price for o in open_orders
                                  if o.side is trading_enums.TradeOrderSide.SELL), default=None),
-            fee_rate=self.fee_rate(maker=settings.uses_limit_orders),
+            fee_rate=self.fee_rate(maker=settings.always_rests),
             best_bid=best_bid,
             best_ask=best_ask,
             price_tick=price_tick(symbol_market),
             min_order_quote=minimal_order_quote(symbol_market, price),
             taker_fee_rate=self.fee_rate(maker=False),
+            maker_fee_rate=self.fee_rate(maker=True),
             base_excess=ledger.base_delta,
             pending_buy_base=pending_buy_base,
             pending_sell_base=locked_base,
@@ -321,6 +322,11 @@ class Gateway:
 # ----- order views -----
 def side_of(order) -> str:
     return order.side.value
+
+
+def is_resting(order) -> bool:
+    """A limit order (it may rest on the book), not a market order."""
+    return order.order_type in (trading_enums.TraderOrderType.BUY_LIMIT, trading_enums.TraderOrderType.SELL_LIMIT)
 
 
 def own_order_view(order) -> strategy.OwnOrder:

@@ -6,7 +6,8 @@ decision, from the settings, the progress so far, a market snapshot and a seeded
   fills and none of the other; inside the band the side is random.
   `random` flips a coin; `alternating` alternates. A side without funds falls back to the other one.
 - Price: `market` takes the reference price; `limit` rests at an offset; `maker` joins the best bid /
-  ask when an order book is known, else rests a small offset from the mark price.
+  ask when an order book is known, else rests a small offset from the mark price; `auto` does the one or
+  the other per order, whichever costs less per unit of volume (see `execution_costs`).
 - Never against itself: a buy is never placed at or above the mode's own resting sell, nor a sell at or
   below its own resting buy; a market order first needs the opposite resting orders out of the way.
 - Pacing: with a deadline, the delay spreads the remaining volume over the remaining time.
@@ -24,6 +25,7 @@ import random
 import typing
 
 from . import actions
+from . import execution_costs
 from . import settings as settings_module
 
 ZERO = decimal.Decimal(0)
@@ -55,12 +57,20 @@ class MarketSnapshot:
     # the smallest order the exchange accepts (quote) and the taker fee rate (to price a flattening order)
     min_order_quote: decimal.Decimal = ZERO
     taker_fee_rate: decimal.Decimal = ZERO
+    maker_fee_rate: decimal.Decimal = ZERO
     # base held above the pair's starting holdings (negative: below), the base still to fill in the mode's
     # open buys and in its open sells, and the pair's value in quote
     base_excess: typing.Optional[decimal.Decimal] = None
     pending_buy_base: decimal.Decimal = ZERO
     pending_sell_base: decimal.Decimal = ZERO
     pair_value: typing.Optional[decimal.Decimal] = None
+
+    @property
+    def mid(self) -> decimal.Decimal:
+        """The book's mid price when both sides are known, else the price."""
+        if self.best_bid and self.best_ask:
+            return (self.best_bid + self.best_ask) / 2
+        return self.price
 
     @property
     def pending_base(self) -> decimal.Decimal:
@@ -104,6 +114,11 @@ class Progress(typing.NamedTuple):
     started_at: float = 0.0
     # filled volume / placed volume so far (None before any order)
     fill_ratio: typing.Optional[float] = None
+    # measured adverse selection of resting fills: sum and count of the recent markouts (fractions)
+    markout_sum: decimal.Decimal = ZERO
+    markout_count: int = 0
+    # share of the recent resting orders that filled (None: too few closed)
+    resting_fill_ratio: typing.Optional[float] = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,6 +129,8 @@ class OrderPlan:
     is_limit: bool
     # the last order's size before it was raised to the exchange minimum (None: not raised)
     raised_from: typing.Optional[decimal.Decimal] = None
+    # why `auto` rests or takes this order (None for the other order types)
+    choice: typing.Optional[str] = None
 
     @property
     def quantity(self) -> decimal.Decimal:
@@ -198,9 +215,11 @@ class Planner:
         if not sides:
             return actions.Wait(f"waiting for open orders: one more order on either side could carry the "
                                 f"inventory past the {self.settings.inventory_band_pp} pp band")
+        choice = self.execution_choice(market, progress)
+        resting = self.settings.always_rests if choice is None else choice.resting
         reasons = []
         for side in sides:
-            candidate = self._plan_side(side, uncovered, market)
+            candidate = self._plan_side(side, uncovered, market, resting, choice)
             if isinstance(candidate, OrderPlan):
                 self.last_side = side
                 return candidate
@@ -279,7 +298,24 @@ class Planner:
     def _coin(self) -> str:
         return BUY if self.rng.random() < 0.5 else SELL
 
-    def _plan_side(self, side: str, uncovered: decimal.Decimal, market: MarketSnapshot):
+    def execution_choice(self, market: MarketSnapshot,
+                         progress: Progress) -> typing.Optional[execution_costs.Choice]:
+        """`auto`: rest or take, whichever costs less per unit of volume now (None for the other order types)."""
+        settings = self.settings
+        if settings.order_type != settings_module.AUTO:
+            return None
+        prior = settings.adverse_selection_prior_bps / execution_costs.BPS
+        adverse = execution_costs.expected_adverse_selection(prior, progress.markout_sum, progress.markout_count)
+        late = execution_costs.behind_pace(
+            progress.volume, settings.volume_target, progress.started_at, progress.now,
+            settings.deadline_hours * 3600 * DEADLINE_SAFETY,
+            settings.max_order_amount * execution_costs.PACE_SLACK_ORDERS)
+        return execution_costs.choose(market.maker_fee_rate, market.taker_fee_rate,
+                                      execution_costs.half_spread(market.best_bid, market.best_ask), adverse, late,
+                                      progress.resting_fill_ratio)
+
+    def _plan_side(self, side: str, uncovered: decimal.Decimal, market: MarketSnapshot, resting: bool,
+                   choice: typing.Optional[execution_costs.Choice] = None):
         low, high = self.settings.amount_range(side)
         amount = _uniform_decimal(self.rng, low, high)
         # never plan more than what is still missing: the last order lands on the target
@@ -287,7 +323,7 @@ class Planner:
         # an order the exchange would refuse as too small (only the last one can be): raised to its minimum
         raised_from = amount if amount < market.min_order_quote else None
         amount = max(amount, market.min_order_quote * EXCHANGE_MINIMUM_MARGIN)
-        price = self.price_for(side, market)
+        price = self.price_for(side, market, resting)
         setting = f"min_{side}_amount"
         if side == BUY:
             needed = amount * (ONE + market.fee_rate)
@@ -298,19 +334,19 @@ class Planner:
         elif market.base_available < amount / price:
             return actions.Wait(f"not enough base for a sell of {amount:.8g} quote ({amount / price:.8g} base; "
                                 f"this pair may use {market.base_available:.8g}): lower {setting} or add base funds")
-        if self.settings.uses_limit_orders and \
-                crosses_own_orders(side, price, market.own_highest_buy, market.own_lowest_sell):
+        if resting and crosses_own_orders(side, price, market.own_highest_buy, market.own_lowest_sell):
             own = market.own_lowest_sell if side == BUY else market.own_highest_buy
             return actions.Wait(f"a {side} at {price} would match this mode's own resting order at {own}")
-        return OrderPlan(side=side, quote_amount=amount, price=price, is_limit=self.settings.uses_limit_orders,
-                         raised_from=raised_from)
+        return OrderPlan(side=side, quote_amount=amount, price=price, is_limit=resting, raised_from=raised_from,
+                         choice=choice.reason if choice is not None else None)
 
-    def price_for(self, side: str, market: MarketSnapshot) -> decimal.Decimal:
+    def price_for(self, side: str, market: MarketSnapshot, resting: typing.Optional[bool] = None) -> decimal.Decimal:
+        """The price of an order of `side`: resting (default: when the order type always rests) or taking."""
         settings = self.settings
         reference = market.price
-        if settings.order_type == settings_module.MARKET:
+        if not (settings.always_rests if resting is None else resting):
             return reference
-        if settings.order_type == settings_module.MAKER:
+        if settings.order_type in settings_module.BEST_PRICE_ORDER_TYPES:
             book = market.best_bid if side == BUY else market.best_ask
             if book is not None and book > ZERO:
                 return book
@@ -323,10 +359,10 @@ class Planner:
         return max(reference * (ONE + offset), reference + market.price_tick)
 
     def needs_reprice(self, side: str, order_price: decimal.Decimal, market: MarketSnapshot) -> bool:
-        """A resting maker order the market moved away from by more than `reprice_percent`."""
-        if self.settings.order_type != settings_module.MAKER or market.price <= ZERO:
+        """A resting order at the best price the market moved away from by more than `reprice_percent`."""
+        if self.settings.order_type not in settings_module.BEST_PRICE_ORDER_TYPES or market.price <= ZERO:
             return False
-        wanted = self.price_for(side, market)
+        wanted = self.price_for(side, market, resting=True)
         return abs(wanted - order_price) / market.price * HUNDRED > self.settings.reprice_percent
 
 

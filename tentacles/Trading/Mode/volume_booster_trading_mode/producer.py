@@ -48,7 +48,8 @@ class VolumeBoosterProducer(trading_modes.AbstractTradingModeProducer):
         self.order_book_consumer = await exchange_channel.get_chan(
             channels_name.OctoBotTradingChannelsName.ORDER_BOOK_CHANNEL.value, self.exchange_manager.id
         ).new_consumer(self.order_book_callback, priority_level=self.priority_level, symbol=symbol)
-        if self.trading_mode.raw_settings.get("order_type") != vb_settings.MAKER:
+        if vb_settings.flatten(self.trading_mode.raw_settings).get(
+                "order_type", vb_settings.SPEC_BY_NAME["order_type"].default) not in vb_settings.BEST_PRICE_ORDER_TYPES:
             return
         # the first maker orders rest at the book's prices too: its first fetch is awaited (bounded)
         book = self.exchange_manager.get_symbol_data(symbol).order_book_manager

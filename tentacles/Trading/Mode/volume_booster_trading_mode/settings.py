@@ -21,8 +21,12 @@ OPTIONS = "options"
 MARKET = "market"
 LIMIT = "limit"
 MAKER = "maker"
-ORDER_TYPES = (MAKER, LIMIT, MARKET)
-RESTING_ORDER_TYPES = (MAKER, LIMIT)
+AUTO = "auto"
+ORDER_TYPES = (AUTO, MAKER, LIMIT, MARKET)
+# order types whose orders may rest on the book (auto chooses per order)
+RESTING_ORDER_TYPES = (AUTO, MAKER, LIMIT)
+# order types resting at the best price, post-only
+BEST_PRICE_ORDER_TYPES = (AUTO, MAKER)
 
 BALANCED = "balanced"
 RANDOM = "random"
@@ -85,18 +89,25 @@ SPECS: tuple = (
     SettingSpec("max_interval_seconds", FLOAT, 8.0,
                 "Maximum delay between two orders (seconds; with a deadline, the pace may be slower)",
                 GROUP_TARGET, 0.1, MAX_INTERVAL_SECONDS),
-    SettingSpec("order_type", OPTIONS, LIMIT,
-                "Order type: maker (rests at the best price, lowest fees), limit (offset from the price) "
-                "or market (taker)", GROUP_ORDERS, options=ORDER_TYPES),
+    SettingSpec("order_type", OPTIONS, AUTO,
+                "Order type: auto (per order, the cheaper of resting at the best price and taking), maker "
+                "(rests at the best price), limit (offset from the price) or market (taker)", GROUP_ORDERS,
+                options=ORDER_TYPES),
     SettingSpec("price_offset_percent", DECIMAL, 0.2,
                 "Limit price offset (%): buys below, sells above the current price", GROUP_ORDERS,
                 0.0, 10.0, shown_when=("order_type", (LIMIT,))),
     SettingSpec("maker_offset_percent", DECIMAL, 0.02,
                 "Maker price offset (%) from the mark price when no order book is available", GROUP_ORDERS,
-                0.0, 1.0, shown_when=("order_type", (MAKER,))),
+                0.0, 1.0, shown_when=("order_type", BEST_PRICE_ORDER_TYPES)),
     SettingSpec("reprice_percent", DECIMAL, 0.1,
                 "Reprice a resting maker order when the market moved away by more than (%)", GROUP_ORDERS,
-                0.01, 10.0, shown_when=("order_type", (MAKER,))),
+                0.01, 10.0, shown_when=("order_type", BEST_PRICE_ORDER_TYPES)),
+    SettingSpec("markout_seconds", FLOAT, 60.0,
+                "Markout delay: adverse selection is the price move this long after a resting fill (seconds; auto)",
+                GROUP_ORDERS, 1.0, 3600.0, shown_when=("order_type", (AUTO,))),
+    SettingSpec("adverse_selection_prior_bps", DECIMAL, 5.0,
+                "Adverse selection assumed until resting fills are measured (bps; auto)",
+                GROUP_ORDERS, 0.0, 1000.0, shown_when=("order_type", (AUTO,))),
     SettingSpec("limit_order_timeout_seconds", FLOAT, 120.0,
                 "Cancel an unfilled resting order after (seconds)", GROUP_ORDERS,
                 1.0, MAX_INTERVAL_SECONDS, shown_when=("order_type", RESTING_ORDER_TYPES)),
@@ -150,8 +161,13 @@ class _SettingsViews:
 
     @property
     def uses_limit_orders(self) -> bool:
-        """True when orders rest on the book (limit and maker)."""
+        """True when orders may rest on the book (limit, maker, and auto when it chooses to)."""
         return self.order_type in RESTING_ORDER_TYPES
+
+    @property
+    def always_rests(self) -> bool:
+        """True when every order rests on the book (limit and maker)."""
+        return self.order_type in (MAKER, LIMIT)
 
     @property
     def max_order_amount(self) -> decimal.Decimal:

@@ -109,7 +109,8 @@ def orders(view: StepView, market: vb_planner.MarketSnapshot, progress: vb_plann
     if isinstance(plan, (actions.Wait, actions.Stop)):
         return actions.Decision(final=plan)
     place = actions.Place(plan.side, plan.quote_amount, plan.price, resting=plan.is_limit,
-                          post_only=view.settings.order_type == vb_settings.MAKER, raised_from=plan.raised_from)
+                          post_only=plan.is_limit and view.settings.order_type in vb_settings.BEST_PRICE_ORDER_TYPES,
+                          raised_from=plan.raised_from, choice=plan.choice)
     return actions.Decision(cancels=in_the_way(place, view.open_orders), final=place)
 
 

@@ -10,7 +10,7 @@ def test_defaults_are_valid_and_typed():
     parsed = vb_settings.parse_settings({})
     assert parsed.enabled is True
     assert isinstance(parsed.volume_target, decimal.Decimal)
-    assert parsed.order_type == vb_settings.LIMIT
+    assert parsed.order_type == vb_settings.AUTO
     assert parsed.min_interval_seconds <= parsed.max_interval_seconds
 
 
@@ -40,7 +40,7 @@ BAD = [
     ("volume_target", 1e13, "out of range"),
     ("enabled", "yes", "true or false"),
     ("enabled", 1, "true or false"),
-    ("order_type", "stop", "one of 'maker', 'limit', 'market'"),
+    ("order_type", "stop", "one of 'auto', 'maker', 'limit', 'market'"),
     ("order_type", 3, "one of"),
     ("min_interval_seconds", 0, "from 0.1 to 604800"),
     ("max_interval_seconds", 10 ** 7, "from 0.1 to 604800"),
@@ -109,7 +109,7 @@ def test_profile_config_is_valid():
     assert raw.pop("required_strategies") == []
     assert set(raw) <= set(vb_settings.GROUP_KEYS.values())
     parsed = vb_settings.parse_settings(raw)
-    assert parsed.volume_target == 50000 and parsed.order_type == "limit"
+    assert parsed.volume_target == 50000 and parsed.order_type == "auto"
     assert (parsed.min_interval_seconds, parsed.max_interval_seconds) == (2, 8)
     assert parsed.amount_range("buy") == parsed.amount_range("sell") == (25, 150)
     assert parsed.price_offset_percent == decimal.Decimal("0.2")

@@ -45,7 +45,8 @@ def test_offset_fields_show_only_for_their_order_type():
     _, inputs = declare({})
     dependencies = commons_enums.UserInputOtherSchemaValuesTypes.DEPENDENCIES.value
     assert inputs["price_offset_percent"].editor_options[dependencies] == {"order_type": ["limit"]}
-    assert inputs["maker_offset_percent"].editor_options[dependencies] == {"order_type": ["maker"]}
+    assert inputs["maker_offset_percent"].editor_options[dependencies] == {"order_type": ["auto", "maker"]}
+    assert inputs["markout_seconds"].editor_options[dependencies] == {"order_type": ["auto"]}
     assert inputs["inventory_band_pp"].editor_options[dependencies] == {"side_policy": ["balanced"]}
     assert inputs["volume_target"].editor_options is None
 
