@@ -198,7 +198,7 @@ def test_simulate_rejects_bad_options(tmp_path, capsys, engine_calls, args, expe
 @pytest.mark.parametrize("args, expected", [
     (["--seeds", "0"], "--seeds: expects a whole number from 1 to 1,000, got '0'"),
     (["--seeds", "two"], "--seeds: expects a whole number from 1 to 1,000, got 'two'"),
-    (["--styles", "maker,taker"], "--styles: unknown style(s) taker; known: maker, limit, market"),
+    (["--styles", "maker,taker"], "--styles: unknown style(s) taker; known: auto, maker, limit, market"),
     (["--styles", ","], "--styles: unknown style(s) (none)"),
     (["--fees", "0.1"], "--fees expects MAKER/TAKER in percent"),
     (["--fees", "0.1/150"], "--fees expects percentages from 0 to 100, got '0.1/150'"),

@@ -81,16 +81,17 @@ def _run(seed, bps, drift=0.0, reached=True, peak=None, band=5.0):
     return {"seed": seed, "volume": 100.0 + seed, "target_reached": reached, "time_to_target_seconds": 60.0 * seed,
             "fees": 0.1, "net_cost": bps / 100, "net_cost_bps": bps, "inventory_drift_pp": drift,
             "peak_inventory_drift_pp": abs(drift) if peak is None else peak,
-            "effective_settings": {"inventory_band_pp": band}}
+            "effective_settings": {"inventory_band_pp": band}, "orders_created": 4 * seed, "orders_filled": seed,
+            "orders_cancelled": 3 * seed, "fills": 2 * seed, "maker_share": 0.5}
 
 
-def _row(style, bps_values, drifts=None, reached=True, peaks=None, band=5.0):
+def _row(style, bps_values, drifts=None, reached=True, peaks=None, band=5.0, fees=(0.1, 0.1)):
     plan = compare.DataPlan(path=compare.SHARED_DATA / "x.data", exchange="binance", symbol="BTC/USDT",
                             quote="USDT", quote_holding=10000.0, target=20000.0, min_amount=25.0, max_amount=150.0,
                             candles=500, finest_time_frame="1m")
     drifts = drifts or [0.0] * len(bps_values)
     peaks = peaks or [None] * len(bps_values)
-    return compare.aggregate(style, plan, (0.1, 0.1), [
+    return compare.aggregate(style, plan, fees, [
         _run(seed, bps, drift, reached, peak, band)
         for seed, (bps, drift, peak) in enumerate(zip(bps_values, drifts, peaks), start=1)
     ])
@@ -109,6 +110,31 @@ def test_aggregate_mean_min_max_over_seeds():
     missed = _row("limit", [1.0, 2.0], reached=False)
     assert missed["target_reached"] is False and missed["target_reached_runs"] == 0
     assert missed["time_to_target_seconds"] is None
+
+
+def test_churn_and_cost_against_the_fee_floor():
+    row = _row("auto", [10.0, 12.0], fees=(0.02, 0.1))
+    # summed over the runs: 3 filled of 12 created, 9 cancels for 6 fills
+    assert row["fill_ratio"] == pytest.approx(0.25) and row["cancels_per_fill"] == pytest.approx(1.5)
+    # 11 bps against the lower fee, 2 bps
+    assert row["cost_floor_ratio"] == pytest.approx(5.5)
+    assert compare.cost_floor_ratio(None, (0.1, 0.1)) is None and compare.cost_floor_ratio(5.0, (0.0, 0.1)) is None
+    assert "| 5.50 | 25% | 1.50 | 50% |" in "\n".join(compare_report.table_lines([row]))
+
+
+def test_auto_is_put_next_to_the_cheaper_of_maker_and_market():
+    fees = (0.02, 0.1)
+    rows = [_row("auto", [5.0, 6.0, 7.0], fees=fees), _row("maker", [5.5, 6.5, 6.9], fees=fees),
+            _row("market", [10.0, 10.5, 11.0], fees=fees)]
+    text = "\n".join(compare_report.verdict_lines(rows))
+    assert "vs the cheaper of maker and market, maker, +6.3 bps" in text
+    assert "same-seed gap -0.30 bps" in text and "within one standard error" in text
+    assert "auto reached the target in 3 of 3 runs" in text
+    assert "4.5 bps below market, at least half the fee difference (4.0 bps)" in text
+    worse = [_row("auto", [9.0, 9.5, 10.0], fees=fees), _row("maker", [5.0, 5.2, 5.1], fees=fees),
+             _row("market", [10.0, 10.5, 11.0], fees=fees)]
+    text = "\n".join(compare_report.verdict_lines(worse))
+    assert "ABOVE one standard error" in text and "LESS than half the fee difference" in text
 
 
 def test_verdict_names_the_cheapest_style_and_says_where_maker_is_not_cheaper():

@@ -3,6 +3,7 @@ process, and print one table of what each style cost.
 
 A style is only a set of mode settings (same engine, same mode, same code):
 
+* ``auto``                order_type auto,   side_policy balanced
 * ``maker``               order_type maker,  side_policy balanced
 * ``limit``               order_type limit,  side_policy balanced
 * ``market``              order_type market, side_policy balanced
@@ -45,6 +46,7 @@ QUICK_SEEDS = 2
 
 # style name -> the mode settings that make it; everything else is the same for every style
 STYLES = {
+    "auto": {"order_type": "auto", "side_policy": "balanced"},
     "maker": {"order_type": "maker", "side_policy": "balanced"},
     "limit": {"order_type": "limit", "side_policy": "balanced"},
     "market": {"order_type": "market", "side_policy": "balanced"},
@@ -65,7 +67,7 @@ MAX_AMOUNT_SHARE = 0.015
 
 ROW_KEYS = ("style", "data", "maker_fee", "taker_fee", "volume", "target_reached", "time_to_target_seconds",
             "fees", "net_cost", "net_cost_bps", "inventory_drift_pp", "seeds", "net_cost_bps_min",
-            "net_cost_bps_max", "runs")
+            "net_cost_bps_max", "fill_ratio", "cancels_per_fill", "cost_floor_ratio", "runs")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -216,7 +218,11 @@ def _run_record(result, seed: int, overrides: dict) -> dict:
         "inventory_drift_pp": result.inventory_drift_pp,
         "peak_inventory_drift_pp": result.peak_inventory_drift_pp,
         "orders_created": result.orders_created,
+        "orders_filled": result.orders_filled,
+        "orders_cancelled": result.orders_cancelled,
         "fills": result.fills,
+        "fill_ratio": result.fill_ratio,
+        "cancels_per_fill": result.cancels_per_fill,
         "maker_share": result.maker_share,
         "start_portfolio": result.start_portfolio,
         "end_portfolio": result.end_portfolio,
@@ -226,6 +232,21 @@ def _run_record(result, seed: int, overrides: dict) -> dict:
         "settings_error": result.settings_error,
         "wall_seconds": result.wall_seconds,
     }
+
+
+def _ratio(runs: list, numerator: str, denominator: str):
+    """Sum of `numerator` over sum of `denominator`, over the runs that have both."""
+    counted = [run for run in runs if numerator in run and denominator in run]
+    total = sum(run[denominator] for run in counted)
+    return sum(run[numerator] for run in counted) / total if total else None
+
+
+def cost_floor_ratio(net_cost_bps, fees: tuple):
+    """Net cost per volume over the floor, the lower of the maker and taker fee rates (fees in percent)."""
+    floor_bps = min(fees) * 100
+    if net_cost_bps is None or floor_bps <= 0:
+        return None
+    return net_cost_bps / floor_bps
 
 
 def aggregate(style: str, plan: DataPlan, fees: tuple, runs: list) -> dict:
@@ -257,6 +278,12 @@ def aggregate(style: str, plan: DataPlan, fees: tuple, runs: list) -> dict:
         # the largest |drift| any run of this configuration reached at any time step
         "peak_inventory_drift_pp": max((run["peak_inventory_drift_pp"] for run in ok
                                         if run.get("peak_inventory_drift_pp") is not None), default=None),
+        # orders filled / created, cancels per fill and the volume share filled as maker, over all the runs
+        "fill_ratio": _ratio(ok, "orders_filled", "orders_created"),
+        "cancels_per_fill": _ratio(ok, "orders_cancelled", "fills"),
+        "maker_share": _mean(run.get("maker_share") for run in ok),
+        # net cost per volume against the cheaper of the two fee rates (the least volume can cost)
+        "cost_floor_ratio": cost_floor_ratio(_mean(bps), fees),
         "seeds": [run["seed"] for run in runs],
         "net_cost_bps_min": min(bps) if bps else None,
         "net_cost_bps_max": max(bps) if bps else None,

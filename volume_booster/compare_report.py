@@ -1,5 +1,5 @@
-"""The compare command's report: one table of every style and data file, and the verdict lines that put maker
-next to coin-flip with the noise of the same-seed gap."""
+"""The compare command's report: one table of every style and data file, and the verdict lines that put auto
+next to the cheaper of maker and market, and maker next to coin-flip, with the noise of the same-seed gap."""
 import math
 import pathlib
 import statistics
@@ -9,7 +9,8 @@ from volume_booster import formatting
 
 
 TABLE_HEADER = ("data", "fees m/t", "style", "reached", "volume", "to target", "fees paid", "net cost",
-                "bps mean", "bps min", "bps max", "drift pp", "abs drift pp", "peak abs drift pp")
+                "bps mean", "bps min", "bps max", "x floor", "fill ratio", "cancels/fill", "maker share", "drift pp",
+                "abs drift pp", "peak abs drift pp")
 
 
 def table_lines(rows: list) -> list:
@@ -30,6 +31,10 @@ def table_lines(rows: list) -> list:
             formatting.optional(row["net_cost_bps"], "+.1f"),
             formatting.optional(row["net_cost_bps_min"], "+.1f"),
             formatting.optional(row["net_cost_bps_max"], "+.1f"),
+            formatting.optional(row.get("cost_floor_ratio"), ".2f"),
+            formatting.optional(row.get("fill_ratio"), ".0%"),
+            formatting.optional(row.get("cancels_per_fill"), ".2f"),
+            formatting.optional(row.get("maker_share"), ".0%"),
             formatting.optional(row["inventory_drift_pp"], "+.2f"),
             formatting.optional(row["inventory_drift_pp_abs"], ".2f"),
             formatting.optional(row.get("peak_inventory_drift_pp"), ".2f"),
@@ -63,6 +68,7 @@ def verdict_lines(rows: list) -> list:
             text += f"; not comparable (target missed in some run): {', '.join(short)}"
         lines.append(text)
         by_style = {row["style"]: row for row in group}
+        lines.extend(_auto_lines(by_style))
         maker, coin = by_style.get("maker"), by_style.get("coin-flip")
         if maker and coin and maker["net_cost_bps"] is not None and coin["net_cost_bps"] is not None:
             maker_cells += 1
@@ -87,6 +93,37 @@ def verdict_lines(rows: list) -> list:
         lines.append(f"maker cheaper than coin-flip on mean net cost in {maker_wins} of {maker_cells} "
                      f"data file x fee schedule cells")
     return lines
+
+
+def _auto_lines(by_style: dict) -> list:
+    """auto against the cheaper of maker and market (same seeds), and against the fee floor."""
+    auto = by_style.get("auto")
+    others = [by_style[name] for name in ("maker", "market") if name in by_style
+              and by_style[name]["net_cost_bps"] is not None]
+    if auto is None or auto["net_cost_bps"] is None or not others:
+        return []
+    best = min(others, key=lambda row: row["net_cost_bps"])
+    reached = f"reached the target in {auto['target_reached_runs']} of {len(auto['runs'])} runs"
+    paired = paired_difference([a["net_cost_bps"] - b["net_cost_bps"] for a, b in zip(auto["runs"], best["runs"])
+                                if "error" not in a and "error" not in b])
+    if paired is None:
+        verdict = f"auto {auto['net_cost_bps']:+.1f} bps vs {best['style']} {best['net_cost_bps']:+.1f} bps"
+    else:
+        mean, error = paired
+        within = "within" if mean <= error else "ABOVE"
+        verdict = (f"auto {auto['net_cost_bps']:+.1f} bps vs the cheaper of maker and market, {best['style']}, "
+                   f"{best['net_cost_bps']:+.1f} bps: same-seed gap {mean:+.2f} bps, standard error {error:.2f} bps, "
+                   f"{within} one standard error")
+    text = f"    {verdict}; auto {reached}"
+    if auto.get("cost_floor_ratio") is not None:
+        text += f"; auto costs {auto['cost_floor_ratio']:.2f}x the lower fee"
+    market = by_style.get("market")
+    if market is not None and market["net_cost_bps"] is not None and auto["maker_fee"] < auto["taker_fee"]:
+        half_gap_bps = (auto["taker_fee"] - auto["maker_fee"]) * 100 / 2
+        saved = market["net_cost_bps"] - auto["net_cost_bps"]
+        enough = "at least" if saved >= half_gap_bps else "LESS than"
+        text += f"; {saved:.1f} bps below market, {enough} half the fee difference ({half_gap_bps:.1f} bps)"
+    return [text]
 
 
 def paired_difference(differences: list) -> typing.Optional[tuple]:

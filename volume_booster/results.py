@@ -46,6 +46,8 @@ class SimulationResult:
     inventory_drift_pp: float
     fill_ratio: float
     maker_share: float
+    # orders cancelled per fill (None without a fill)
+    cancels_per_fill: typing.Optional[float]
     # one entry per traded pair (several pairs share the engine): symbol, volume, target, fees, ...
     pairs: list
     # the engine's time step: the data file's finest time frame (e.g. "1m" -> 60 s)
@@ -143,6 +145,7 @@ def collect_result(exchange_manager, backtest, data_file, mode_settings, wall_se
         inventory_drift_pp=drift / end_value * 100 if end_value else 0.0,
         fill_ratio=ledger.orders_filled / ledger.orders_created if ledger and ledger.orders_created else 0.0,
         maker_share=float(ledger.maker_volume / ledger.volume) if ledger and ledger.volume else 0.0,
+        cancels_per_fill=ledger.orders_cancelled / ledger.fills_count if ledger and ledger.fills_count else None,
         pairs=pairs,
         engine_trades_seen=len(own_trades),
         orders_vanished=ledger.orders_vanished if ledger else 0,
