@@ -40,7 +40,7 @@ def test_prints_the_plan_and_writes_the_json_the_calculator_gives(capsys, tmp_pa
                  f"volume needed    {expected.volume_needed:,.2f} USD by 2026-12-02 16:00 UTC",
                  f"expected cost    {expected.expected_cost:,.2f} USD (at 10.00 bps of volume)",
                  "monthly saving   10,000.00 USD on 50,000,000.00 USD of own monthly volume",
-                 "verdict          pays off"):
+                 "verdict          pays off", "keep it          0.00 USD a day"):
         assert text in out, (text, out)
     document = json.loads(out_file.read_text())
     assert tuple(document)[:len(JSON_KEYS)] == JSON_KEYS
@@ -69,6 +69,9 @@ def test_cost_deadline_and_maker_share_reach_the_calculator(capsys, tmp_path):
     assert document["monthly_saving"] == 30.0  # 300,000 x (0.10 % - 0.09 %) at the maker fee
     assert document["pays_off"] is False and document["deadline"] == "2026-12-12T12:00:00Z"
     assert "does not pay" in out and "and 25 BNB held: shown, not checked" in out
+    # keeping VIP1: an even 1,000,000 window loses 33,333.33 a day, the user's own volume brings 10,000
+    assert document["keep_daily_volume"] == 23_333.33
+    assert document["keep_monthly_cost"] == pytest.approx(175.0, abs=0.005)  # 700,000 at 2.5 bps
 
 
 def test_the_default_cost_is_the_current_taker_fee_and_levels_override_the_table(capsys, tmp_path):

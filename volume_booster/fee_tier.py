@@ -154,6 +154,10 @@ def keep_after(fee_tiers, schedule, result):
     return fee_tiers.keep_daily_volume(schedule, result.next.threshold, result.own_monthly_volume, margin=0)
 
 
+def keep_monthly_cost(schedule, result, keep):
+    return keep * schedule.window_days * result.cost_per_volume
+
+
 def money(value, currency) -> str:
     return f"{value:,.2f} {currency}"
 
@@ -190,8 +194,8 @@ def format_plan(fee_tiers, schedule, result, keep, maker_share) -> str:
         f"{money(result.own_monthly_volume, currency)} of own monthly volume "
         f"({'taker fees' if maker_share == 0 else f'{percent(maker_share)} at maker fees'})",
         f"  verdict          {'pays off' if result.pays_off else 'does not pay'}: {result.reason}",
-        f"  keep it          {money(keep, currency)} a day on top of your own volume replaces what leaves the "
-        f"window and keeps {result.next_level} once reached",
+        f"  keep it          {money(keep, currency)} a day on top of your own volume keeps {result.next_level} "
+        f"once reached (about {money(keep_monthly_cost(schedule, result, keep), currency)} a month at that cost)",
     ]
     return "\n".join(lines)
 
@@ -239,6 +243,7 @@ def to_json(fee_tiers, schedule, result, keep) -> dict:
         "own_monthly_volume": number(result.own_monthly_volume),
         "next_condition": result.next.condition if result.next else None,
         "keep_daily_volume": number(keep),
+        "keep_monthly_cost": None if keep is None else number(keep_monthly_cost(schedule, result, keep)),
         "table_checked": schedule.checked,
         "sources": list(schedule.source),
     }
