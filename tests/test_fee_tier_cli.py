@@ -158,3 +158,16 @@ def test_the_command_needs_no_octobot():
                               timeout=SUBPROCESS_TIMEOUT)
     assert finished.returncode == 0, finished.stderr
     assert "bybit fee tiers" in finished.stdout and "VIP1 from 1,000,000.00 USD" in finished.stdout
+
+
+def test_the_tables_ship_in_the_tentacle_package():
+    """The mode reads its tables beside fee_tiers.py once installed: the package carries every one of them (the
+    tentacle's metadata.json has no `include` filter, so OctoBot's installer copies the whole folder)."""
+    from volume_booster import package
+    members = {name for name, _ in package.package_members()}
+    prefix = "reference_tentacles/Trading/Mode/volume_booster_trading_mode/"
+    assert f"{prefix}fee_tiers.py" in members
+    for exchange in fee_tiers.known_exchanges():
+        assert f"{prefix}fee_tier_tables/{exchange}.json" in members
+    metadata = json.loads((fee_tiers.TABLES_FOLDER.parent / "metadata.json").read_text())
+    assert "include" not in metadata
