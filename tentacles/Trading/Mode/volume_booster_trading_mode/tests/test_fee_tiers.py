@@ -167,7 +167,7 @@ def test_per_trade_exchange_needs_only_the_gap():
                   hours=st.integers(min_value=0, max_value=24 * 40),
                   history=st.one_of(st.none(), st.lists(st.decimals(min_value=0, max_value=1000, places=2),
                                                        min_size=30, max_size=30)))
-@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.settings(max_examples=150, deadline=None, database=None)
 def test_trading_the_volume_needed_reaches_the_next_level_at_the_deadline(volume, hours, history):
     table = schedule()
     if history is not None:
@@ -209,7 +209,7 @@ def test_keep_daily_volume_with_a_front_loaded_history():
 
 @hypothesis.given(history=st.lists(st.decimals(min_value=0, max_value=500, places=2), min_size=10, max_size=10),
                   own=st.decimals(min_value=0, max_value=3000, places=2))
-@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.settings(max_examples=150, deadline=None, database=None)
 def test_trading_the_keep_volume_every_day_keeps_the_level(history, own):
     table = schedule(window_days=10)
     volume = sum(history, D(0))
