@@ -288,9 +288,9 @@ def test_parse_levels_and_override_a_table():
     assert fee_tiers.parse_levels("") == ()
     binance = fee_tiers.load_schedule("binance", levels)
     assert fee_tiers.next_level(binance, 2_000_000).taker == D("0.00095")  # replaced
-    added = fee_tiers.load_schedule("coinbase", fee_tiers.parse_levels("Advanced 1=10000:0.25:0.40"))
-    assert [level.name for level in added.levels] == ["Intro 1", "Advanced 1"]  # added, in threshold order
-    assert fee_tiers.next_level(added, 500).threshold == 10_000
+    added = fee_tiers.load_schedule("kraken", fee_tiers.parse_levels("Tier 2b=75000:0.13:0.23"))
+    assert [level.name for level in added.levels] == ["Tier 0", "Tier 1", "Tier 2", "Tier 2b", "Tier 3"]
+    assert fee_tiers.next_level(added, 60_000).threshold == 75_000  # added, in threshold order
 
 
 @pytest.mark.parametrize("text", ["VIP1=abc:0.1:0.1", "VIP1=1000:0.1", "VIP1 1000:0.1:0.1", "=1000:0.1:0.1",
