@@ -85,6 +85,19 @@ def test_the_default_cost_is_the_current_taker_fee_and_levels_override_the_table
     assert "taker 0.08 %" in out
 
 
+def test_daily_volumes_decide_what_leaves_the_window(capsys, tmp_path):
+    out_file = tmp_path / "plan.json"
+    # gate recomputes at 00:00 UTC: by then half of the oldest day (20,000) has left the window
+    days = ",".join(["20000"] + ["1000"] * 29)
+    code, _, _ = run(capsys, "--exchange", "gate", "--daily-volumes", days, "--now", NOW, "--json", str(out_file))
+    assert code == 0
+    document = json.loads(out_file.read_text())
+    assert document["volume_30d"] == 49_000 and document["next_level"] == "VIP1"
+    assert document["volume_needed"] == 60_000 - 49_000 + 10_000
+    code, _, err = run(capsys, "--exchange", "gate", "--daily-volumes", ",".join(["1"] * 31))
+    assert code == 2 and err.startswith(f"{PROG}: --daily-volumes: 31 days given")
+
+
 def test_top_level_has_no_next_level(capsys, tmp_path):
     out_file = tmp_path / "plan.json"
     code, out, _ = run(capsys, "--exchange", "kraken", "--volume-30d", "300000", "--now", NOW, "--json",
@@ -114,6 +127,7 @@ def test_list_and_table(capsys):
     (["--exchange", "binance", "--volume-30d", "1", "--own-monthly-volume", "-1"], "--own-monthly-volume:"),
     (["--exchange", "binance", "--volume-30d", "1", "--cost-bps", "20000"], "--cost-bps: expects"),
     (["--exchange", "binance", "--volume-30d", "1", "--maker-share", "2"], "--maker-share: expects a share"),
+    (["--exchange", "binance", "--daily-volumes", "1,x,3"], "--daily-volumes: expects the window's daily"),
     (["--exchange", "binance", "--volume-30d", "1", "--now", "2026-13-01T00:00"], "--now: expects a UTC date"),
     (["--exchange", "binance", "--volume-30d", "1", "--deadline", "tomorrow"], "--deadline: expects a UTC date"),
     (["--exchange", "binance", "--volume-30d", "1", "--now", NOW, "--deadline", "2026-12-01T00:00"],

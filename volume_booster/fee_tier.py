@@ -60,6 +60,19 @@ def utc_time(text: str) -> float:
     return parsed.replace(tzinfo=datetime.timezone.utc).timestamp()
 
 
+def daily_volumes(text: str) -> list:
+    """Comma- or space-separated daily volumes, oldest first."""
+    parse = amount_type()
+    try:
+        days = [parse(part) for part in text.replace(";", ",").replace(" ", ",").split(",") if part]
+    except argparse.ArgumentTypeError:
+        days = []
+    if not days:
+        raise argparse.ArgumentTypeError(f"expects the window's daily volumes, oldest first, separated by commas "
+                                         f"(each from 0 to {MAX_VOLUME:,.0f}), got {text!r}")
+    return days
+
+
 def share(text: str) -> D:
     try:
         value = D(text)
@@ -78,6 +91,10 @@ def build_parser():
                     "30 days on your own volume, and whether it pays.")
     parser.add_argument("--exchange", help="exchange (ccxt id), e.g. binance; --list shows them")
     parser.add_argument("--volume-30d", type=amount_type(), help="your volume over the exchange's rolling window")
+    parser.add_argument("--daily-volumes", type=daily_volumes,
+                        help="your daily volumes over the window, oldest first, comma-separated: what leaves the "
+                             "window is then taken from them (default: --volume-30d spread evenly); their sum is "
+                             "the 30-day volume when --volume-30d is not given")
     parser.add_argument("--own-monthly-volume", type=amount_type(), default=D(0),
                         help="what you trade in 30 days outside this mode (the volume the lower fee applies to)")
     parser.add_argument("--cost-bps", type=amount_type(MAX_BPS),
@@ -108,6 +125,11 @@ def main(argv=None) -> int:
         if options.table:
             print(format_table(fee_tiers, schedule))
             return 0
+        if options.daily_volumes is not None and len(options.daily_volumes) > schedule.window_days:
+            raise cli_input.InputError(f"--daily-volumes: {len(options.daily_volumes)} days given; expected at most "
+                                       f"the window's {schedule.window_days} days, oldest first")
+        if options.volume_30d is None and options.daily_volumes is not None:
+            options.volume_30d = sum(options.daily_volumes, D(0))
         if options.volume_30d is None:
             raise cli_input.InputError("--volume-30d is required: your volume over the exchange's rolling window")
         now = datetime.datetime.now(datetime.timezone.utc).timestamp() if options.now is None else options.now
@@ -120,7 +142,7 @@ def main(argv=None) -> int:
         return cli_input.report(PROG, err)
     cost = None if options.cost_bps is None else options.cost_bps / MAX_BPS
     result = fee_tiers.plan(schedule, options.volume_30d, now, options.own_monthly_volume, cost, options.deadline,
-                            maker_share=options.maker_share)
+                            options.daily_volumes, maker_share=options.maker_share)
     keep = keep_after(fee_tiers, schedule, result)
     print(format_plan(fee_tiers, schedule, result, keep, options.maker_share))
     if options.json_file:
