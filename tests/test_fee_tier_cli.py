@@ -185,3 +185,14 @@ def test_the_tables_ship_in_the_tentacle_package():
         assert f"{prefix}fee_tier_tables/{exchange}.json" in members
     metadata = json.loads((fee_tiers.TABLES_FOLDER.parent / "metadata.json").read_text())
     assert "include" not in metadata
+
+
+def test_the_documented_example_is_the_real_output(capsys, tmp_path, monkeypatch):
+    """README.md and the documentation page show the worked example's exact output."""
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run(capsys, "--exchange", "okx", "--volume-30d", "9600000", "--own-monthly-volume", "9000000",
+                       "--now", NOW, "--json", "plan.json")
+    assert code == 0
+    page = REPO_ROOT / "tentacles/Trading/Mode/volume_booster_trading_mode/resources/VolumeBoosterTradingMode.md"
+    for document in (REPO_ROOT / "README.md", page):
+        assert out in document.read_text(), document
