@@ -91,7 +91,7 @@ def test_with_equal_fees_auto_takes_exactly_as_the_market_style():
 
 def test_behind_its_deadline_pace_auto_takes():
     # a deadline resting orders alone cannot keep: part of the volume is taken, and the target is reached in time
-    deadline_hours = 0.12
+    deadline_hours = 0.2
     run = auto_run(CHEAP_MAKER, deadline_hours=deadline_hours)
     places = [plan["outcome"] for plan in run.plans if hasattr(plan["outcome"], "choice")]
     late = [place for place in places if "behind the deadline pace" in place.choice]

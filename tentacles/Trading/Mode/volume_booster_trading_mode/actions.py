@@ -39,6 +39,8 @@ class Place:
 class Cancel:
     order_id: str
     reason: str
+    # the order had its chance and did not fill (timed out, or the market moved away): not a withdrawal
+    missed: bool = False
 
 
 @dataclasses.dataclass(frozen=True)

@@ -53,11 +53,15 @@ class Books:
         self.journal_event("order", id=order_id, side=side, quantity=str(quantity), price=str(price),
                            time=creation_time)
 
-    def record_closed(self, order_id: str, how: str) -> None:
-        """The one place where an own order's close is accounted: counted and journalled."""
+    def record_closed(self, order_id: str, how: str, missed: bool = False) -> None:
+        """The one place where an own order's close is accounted: counted and journalled. `missed`: a resting
+        order cancelled after its chance to fill passed (an order withdrawn by the mode says nothing of how
+        often resting orders fill)."""
         order = self.orders.get(order_id)
         if order is not None and vb_gateway.is_resting(order):
-            self.execution.resting_closed(self.gateway.now(), filled=how == "filled" or order.filled_quantity > 0)
+            filled = how == "filled" or order.filled_quantity > 0
+            if filled or missed or how == "expired":
+                self.execution.resting_closed(self.gateway.now(), filled)
         self.orders.close(order_id)
         self.ledger.count_closed(how)
         self.journal_event("order_closed", id=order_id, how=how)

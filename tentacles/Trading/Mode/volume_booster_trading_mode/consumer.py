@@ -234,6 +234,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             if market is None or isinstance(market, str):
                 return
             record.market = market.snapshot
+            # the withdrawn orders no longer cover any of the target
+            progress = record.progress = books.progress(self.clock.now(), self.started_at)
             decision = strategy.orders(self._step_view(record.time), market.snapshot, progress, self.planner,
                                        closing_done=True)
             await self._carry_out(record, decision, market, progress)

@@ -84,6 +84,8 @@ class Choice(typing.NamedTuple):
     take_cost: decimal.Decimal
     rest_cost: decimal.Decimal
     reason: str
+    # behind the deadline pace: resting orders give way to taking
+    urgent: bool = False
 
 
 def half_spread(best_bid, best_ask) -> decimal.Decimal:
@@ -101,7 +103,7 @@ def choose(maker_fee: decimal.Decimal, taker_fee: decimal.Decimal, spread_half: 
     rest_cost = maker_fee + adverse_selection
     costs = f"rest {rest_cost * BPS:.1f} bps (maker fee + adverse selection) vs take {take_cost * BPS:.1f} bps"
     if behind_pace:
-        return Choice(False, take_cost, rest_cost, f"taking: behind the deadline pace ({costs})")
+        return Choice(False, take_cost, rest_cost, f"taking: behind the deadline pace ({costs})", urgent=True)
     if resting_fill_ratio is not None and resting_fill_ratio < MIN_RESTING_FILL_RATIO:
         return Choice(False, take_cost, rest_cost,
                       f"taking: only {resting_fill_ratio:.0%} of recent resting orders filled ({costs})")
@@ -112,8 +114,9 @@ def choose(maker_fee: decimal.Decimal, taker_fee: decimal.Decimal, spread_half: 
 
 def behind_pace(volume: decimal.Decimal, target: decimal.Decimal, started_at: float, now: float,
                 deadline_seconds: float, slack: decimal.Decimal) -> bool:
-    """With a deadline: the filled volume lags the even pace toward the target by more than `slack`."""
+    """With a deadline: the filled volume lags the even pace toward the target by more than `slack`, a slack that
+    shrinks to nothing at the deadline (past it, any volume still missing is late)."""
     if deadline_seconds <= 0 or now <= started_at:
         return False
     elapsed = min(decimal.Decimal(str((now - started_at) / deadline_seconds)), decimal.Decimal(1))
-    return volume + slack < target * elapsed
+    return volume + slack * (1 - elapsed) < target * elapsed

@@ -83,7 +83,7 @@ class Executor:
         outcome = Outcome()
         for cancel in decision.cancels:
             order = self.books.orders.get(cancel.order_id)
-            if order is not None and await self.cancel(order, cancel.reason):
+            if order is not None and await self.cancel(order, cancel.reason, cancel.missed):
                 outcome.cancelled.append(cancel.order_id)
             elif self.books.orders.is_open(cancel.order_id):
                 outcome.not_cancelled.append(cancel.order_id)
@@ -101,10 +101,10 @@ class Executor:
             await self.place(final, market, progress, settings, outcome)
         return outcome
 
-    async def cancel(self, order, reason: str) -> bool:
+    async def cancel(self, order, reason: str, missed: bool = False) -> bool:
         cancelled = bool(await self.guarded("cancel", self.gateway.cancel(order)))
         if cancelled:
-            self.books.record_closed(order.order_id, "cancelled")
+            self.books.record_closed(order.order_id, "cancelled", missed=missed)
             self.logger.debug(f"Cancelled {vb_gateway.side_of(order)} order {order.order_id} ({reason})")
         # an order that filled while being cancelled is counted from its trades
         self.books.collect_fills()

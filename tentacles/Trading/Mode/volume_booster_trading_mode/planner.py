@@ -198,8 +198,7 @@ class Planner:
         uncovered = settings.volume_target - progress.volume - progress.pending
         if uncovered <= ZERO:
             return actions.Wait("the target is covered by filled volume and open orders")
-        smallest = min(settings.min_buy_amount, settings.min_sell_amount)
-        if progress.pending > ZERO and uncovered < max(smallest, market.min_order_quote):
+        if self.waits_for_open_orders(progress, market):
             # what is left is smaller than one order: the open orders may still bring it; never place dust
             return actions.Wait("waiting for open orders: they cover the target but for less than one minimum "
                                 "order")
@@ -217,9 +216,11 @@ class Planner:
                                 f"inventory past the {self.settings.inventory_band_pp} pp band")
         choice = self.execution_choice(market, progress)
         resting = self.settings.always_rests if choice is None else choice.resting
+        # a side the inventory requires brings it back to its start, not past it
+        cap = self.drift_value(market) if len(sides) == 1 and self.inventory_side(market, progress) else None
         reasons = []
         for side in sides:
-            candidate = self._plan_side(side, uncovered, market, resting, choice)
+            candidate = self._plan_side(side, uncovered, market, resting, choice, cap)
             if isinstance(candidate, OrderPlan):
                 self.last_side = side
                 return candidate
@@ -237,6 +238,13 @@ class Planner:
                                 f"place)")
         # buy first: the same blockage reads the same whichever side was tried first
         return actions.Wait("; ".join(sorted(reasons)))
+
+    def waits_for_open_orders(self, progress: Progress, market: MarketSnapshot) -> bool:
+        """The open orders cover the target, or all of it but less than one order: no order is placed."""
+        settings = self.settings
+        uncovered = settings.volume_target - progress.volume - progress.pending
+        smallest = min(settings.min_buy_amount, settings.min_sell_amount)
+        return progress.pending > ZERO and uncovered < max(smallest, market.min_order_quote)
 
     def inventory_side(self, market: MarketSnapshot, progress: Progress) -> typing.Optional[str]:
         """The side the inventory requires (None: free choice).
@@ -260,9 +268,17 @@ class Planner:
         Resting orders on the other side are then withdrawn, so the run ends flat."""
         if self.settings.side_policy != settings_module.BALANCED or market.projected_base_excess is None:
             return False
-        drift_value = abs(market.projected_base_excess) * market.price
+        drift_value = self.drift_value(market)
         remaining = self.settings.volume_target - progress.volume - progress.pending
-        return bool(drift_value) and remaining <= drift_value * 2 + self.settings.max_order_amount * 2
+        # within half the smallest order the inventory is flat: pushing it back would only swing it the other way
+        flat = min(self.settings.min_buy_amount, self.settings.min_sell_amount) / 2
+        return drift_value >= flat and remaining <= drift_value * 2 + self.settings.max_order_amount * 2
+
+    @staticmethod
+    def drift_value(market: MarketSnapshot) -> decimal.Decimal:
+        """What the base held above or below the start (open orders counted as filled) is worth now."""
+        return abs(market.projected_base_excess) * market.price if market.projected_base_excess is not None \
+            else ZERO
 
     def _side_order(self, market: MarketSnapshot, progress: Progress) -> tuple:
         forced = self.inventory_side(market, progress)
@@ -315,9 +331,12 @@ class Planner:
                                       progress.resting_fill_ratio)
 
     def _plan_side(self, side: str, uncovered: decimal.Decimal, market: MarketSnapshot, resting: bool,
-                   choice: typing.Optional[execution_costs.Choice] = None):
+                   choice: typing.Optional[execution_costs.Choice] = None,
+                   cap: typing.Optional[decimal.Decimal] = None):
         low, high = self.settings.amount_range(side)
         amount = _uniform_decimal(self.rng, low, high)
+        if cap is not None:
+            amount = min(amount, max(cap, low))
         # never plan more than what is still missing: the last order lands on the target
         amount = min(amount, uncovered)
         # an order the exchange would refuse as too small (only the last one can be): raised to its minimum

@@ -5,8 +5,8 @@ A step reads as a short list of named checks; each returns a Decision the execut
    stops; a back-off waits; resting orders past their timeout are cancelled.
 2. `minimum_amount_error`: the configured minimum amounts must be orders the exchange accepts.
 3. `orders`: resting orders the market moved away from are repriced (cancelled); a create whose outcome is
-   unknown, or the open-order limit, waits; at the end of a balanced run the orders on the wrong side are
-   withdrawn (then the step decides again); otherwise the planner's order is placed (a market order only
+   unknown, or the open-order limit, waits; `auto` behind its deadline pace withdraws its resting orders, and
+   at the end of a balanced run the orders on the wrong side are withdrawn (then the step decides again); otherwise the planner's order is placed (a market order only
    once the mode's own resting orders on the other side are out of its way), or its wait or stop returned.
 4. `rounded`: after OctoBot's precision rounding, a resting sell stays above the price and no order may
    cross one of the mode's own; `unplaceable`: a last order the funds can no longer place ends the run.
@@ -61,7 +61,7 @@ def before_market(view: StepView) -> actions.Decision:
         return actions.Decision()
     timeout = settings.limit_order_timeout_seconds
     return actions.Decision(cancels=tuple(
-        actions.Cancel(order.order_id, "timeout") for order in view.open_orders
+        actions.Cancel(order.order_id, "timeout", missed=True) for order in view.open_orders
         if view.now - order.created_at >= timeout
     ))
 
@@ -83,7 +83,7 @@ def minimum_amount_error(settings, market: vb_planner.MarketSnapshot, symbol: st
 def repricing(view: StepView, market: vb_planner.MarketSnapshot, planner: vb_planner.Planner) -> actions.Decision:
     """Resting maker orders the market moved away from by more than `reprice_percent`."""
     return actions.Decision(cancels=tuple(
-        actions.Cancel(order.order_id, "repriced: the market moved away") for order in view.open_orders
+        actions.Cancel(order.order_id, "repriced: the market moved away", missed=True) for order in view.open_orders
         if planner.needs_reprice(order.side, order.price, market)
     ))
 
@@ -97,6 +97,13 @@ def orders(view: StepView, market: vb_planner.MarketSnapshot, progress: vb_plann
     if len(view.open_orders) >= view.settings.max_open_orders:
         return actions.Decision(final=actions.Wait(f"{len(view.open_orders)} open orders (max_open_orders)"))
     if not closing_done:
+        choice = planner.execution_choice(market, progress)
+        if choice is not None and choice.urgent and view.open_orders and planner.waits_for_open_orders(progress,
+                                                                                                      market):
+            # behind the deadline pace, the resting orders that cover the rest of the target give way to taking
+            return actions.Decision(cancels=tuple(
+                actions.Cancel(order.order_id, "giving way to taking: behind the deadline pace")
+                for order in view.open_orders), replan=True)
         forced_side = planner.inventory_side(market, progress)
         if forced_side is not None and planner.is_closing(market, progress):
             # resting orders on the other side would push the inventory further away: withdraw them, then

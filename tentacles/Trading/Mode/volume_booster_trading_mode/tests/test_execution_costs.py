@@ -88,10 +88,12 @@ def test_taking_when_behind_the_pace_or_resting_orders_rarely_fill():
 
 def test_behind_pace():
     assert not execution_costs.behind_pace(D(0), D(1000), 0, 100, 0, D(0))
-    assert execution_costs.behind_pace(D(400), D(1000), 0, 500, 1000, D(50))
-    assert not execution_costs.behind_pace(D(460), D(1000), 0, 500, 1000, D(50))
-    # past the deadline, the whole target is due
-    assert execution_costs.behind_pace(D(999), D(1000), 0, 5000, 1000, D(0))
+    # halfway, the slack is half of it
+    assert execution_costs.behind_pace(D(400), D(1000), 0, 500, 1000, D(100))
+    assert not execution_costs.behind_pace(D(460), D(1000), 0, 500, 1000, D(100))
+    # at and past the deadline, the whole target is due
+    assert execution_costs.behind_pace(D(999), D(1000), 0, 1000, 1000, D(300))
+    assert execution_costs.behind_pace(D(999), D(1000), 0, 5000, 1000, D(300))
 
 
 def make(**raw):

@@ -198,3 +198,17 @@ def test_a_side_held_back_by_its_own_open_orders_says_so():
     assert isinstance(skip, actions.Wait)
     assert "buy: not now, its largest order with the open buy orders could leave the band" in skip.reason
     assert "sell: not enough base" in skip.reason and "min_sell_amount" in skip.reason
+
+
+def test_an_order_the_inventory_requires_brings_it_back_to_its_start_not_past_it():
+    # 1 base (100 quote) above the start, 400 quote still to trade: the closing phase sells at most 100 quote
+    amounts = dict(order_type="maker", volume_target=1000, min_buy_amount=20, max_buy_amount=150,
+                   min_sell_amount=20, max_sell_amount=150)
+    progress = vb_planner.Progress(D(600))
+    for seed in range(30):
+        plan = make(seed, **amounts).plan(progress, market(base_excess=D(1), pair_value=D(200000)))
+        assert plan.side == "sell" and plan.quote_amount <= D(100)
+    # within half the smallest order of the start the inventory is flat: no side is forced
+    sides = {make(seed, **amounts).plan(progress, market(base_excess=D("0.05"), pair_value=D(200000))).side
+             for seed in range(30)}
+    assert sides == {"buy", "sell"}

@@ -48,7 +48,7 @@ def test_back_off_waits_and_timed_out_resting_orders_are_cancelled():
     orders = [own("old", "buy", created_at=0), own("new", "sell", created_at=950)]
     decision = strategy.before_market(view(now=1000, open_orders=orders, order_type="limit",
                                            limit_order_timeout_seconds=120))
-    assert decision.cancels == (actions.Cancel("old", "timeout"),) and decision.final is None
+    assert decision.cancels == (actions.Cancel("old", "timeout", missed=True),) and decision.final is None
     # market orders never rest: no timeout sweep
     assert strategy.before_market(view(open_orders=orders, order_type="market")).cancels == ()
 
