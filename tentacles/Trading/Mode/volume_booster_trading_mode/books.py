@@ -8,7 +8,6 @@ failed-but-maybe-executed request explains it.
 import decimal
 import typing
 
-from . import exchange_rules as vb_exchange_rules
 from . import faults as vb_faults
 from . import gateway as vb_gateway
 from . import ledger as vb_ledger
@@ -55,15 +54,20 @@ class Books:
         self.ledger.count_closed(how)
         self.journal_event("order_closed", id=order_id, how=how)
 
-    def refresh(self) -> None:
-        """Own open orders the exchange closed (filled, or expired without our cancel)."""
+    async def refresh(self) -> None:
+        """Own open orders the exchange closed (filled, or expired without our cancel). An expiry the exchange's
+        own record marks as self-trade prevention is counted as such and said once, in the exchange's words."""
         for order in self.orders.open_orders:
-            how = vb_gateway.closed_how(order, vb_exchange_rules.is_self_trade_expiry)
+            how = vb_gateway.closed_how(order)
             if how is None:
                 continue
+            term = await self.gateway.self_trade_expiry_term(order) if how == "expired" else None
+            if term is not None:
+                how = "expired_self_trade"
             self.record_closed(order.order_id, how)
-            if how == "expired_self_trade":
-                self.logger.warning(f"Order {order.order_id} was expired by the exchange to prevent a self-trade")
+            if term is not None:
+                self.logger.warning(f"Order {order.order_id} was expired by {self.gateway.exchange_name} to prevent "
+                                    f"a self-trade ({term})")
             elif how == "expired":
                 self.logger.warning(f"Order {order.order_id} was closed by the exchange ({order.status.value}) "
                                     f"without a fill")
