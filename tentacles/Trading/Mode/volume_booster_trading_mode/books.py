@@ -9,6 +9,7 @@ import decimal
 import typing
 
 from . import faults as vb_faults
+from . import fee_check as vb_fee_check
 from . import gateway as vb_gateway
 from . import ledger as vb_ledger
 from . import own_orders as vb_own_orders
@@ -31,6 +32,7 @@ class Books:
         self.in_doubt: typing.Optional[dict] = None
         # from a restart's restoration until the orders of before it are settled
         self.restoration = None
+        self.fee_check = vb_fee_check.FeeCheck()
 
     # ----- orders -----
     def record_placed(self, order) -> None:
@@ -150,6 +152,20 @@ class Books:
             if self.ledger.record_fill(fill):
                 self.journal_event("fill", fill=fill.to_dict())
                 self.logger.info(self.describe_fill(fill))
+                self.check_fee(trade, fill.is_maker)
+
+    def check_fee(self, trade, is_maker: bool) -> None:
+        """The fill's fee rate against the rates the exchange reports for the pair (see fee_check)."""
+        rate, currency = self.gateway.charged_fee(trade)
+        if rate is None:
+            line = self.fee_check.unvalued(currency)
+            if line is not None:
+                self.logger.info(line)
+            return
+        line = self.fee_check.observe(is_maker, rate, self.gateway.fee_rate(maker=True),
+                                      self.gateway.fee_rate(maker=False))
+        if line is not None:
+            self.logger.warning(line)
 
     def progress(self, now: float, started_at: float) -> vb_planner.Progress:
         price = self.gateway.last_price()

@@ -20,6 +20,7 @@ import octobot_trading.personal_data as trading_personal_data
 
 from . import actions
 from . import exchange_rules as vb_exchange_rules
+from . import fee_check as vb_fee_check
 from . import journal as vb_journal
 from . import ledger as vb_ledger
 from . import planner as vb_planner
@@ -327,6 +328,16 @@ class Gateway:
 
     def fill(self, trade) -> vb_ledger.Fill:
         return fill_from_trade(trade, self.base, self.quote, self.logger)
+
+    def charged_fee(self, trade) -> tuple:
+        """(rate, currency) of the fee the exchange charged on `trade`; the rate is None when the fee is in a
+        currency the mode cannot value."""
+        fee = trade.fee or {}
+        currency = fee.get(trading_enums.FeePropertyColumns.CURRENCY.value)
+        quote_value = trade.total_cost if trade.total_cost else trade.executed_quantity * trade.executed_price
+        rate = vb_fee_check.fill_fee_rate(fee.get(trading_enums.FeePropertyColumns.COST.value), currency,
+                                          trade.executed_quantity, quote_value, self.base, self.quote)
+        return rate, currency
 
     # ----- housekeeping -----
     @staticmethod
