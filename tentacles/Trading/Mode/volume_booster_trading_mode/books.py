@@ -8,9 +8,9 @@ failed-but-maybe-executed request explains it.
 import decimal
 import typing
 
-from . import exchange_rules as vb_exchange_rules
 from . import execution_costs as vb_execution_costs
 from . import faults as vb_faults
+from . import fee_check as vb_fee_check
 from . import gateway as vb_gateway
 from . import ledger as vb_ledger
 from . import own_orders as vb_own_orders
@@ -36,6 +36,7 @@ class Books:
         self.restoration = None
         # markouts of the resting fills and outcomes of the resting orders (what `auto` chooses from)
         self.execution = vb_execution_costs.ExecutionStats(markout_seconds)
+        self.fee_check = vb_fee_check.FeeCheck()
 
     # ----- orders -----
     def record_placed(self, order) -> None:
@@ -66,15 +67,20 @@ class Books:
         self.ledger.count_closed(how)
         self.journal_event("order_closed", id=order_id, how=how)
 
-    def refresh(self) -> None:
-        """Own open orders the exchange closed (filled, or expired without our cancel)."""
+    async def refresh(self) -> None:
+        """Own open orders the exchange closed (filled, or expired without our cancel). An expiry the exchange's
+        own record marks as self-trade prevention is counted as such and said once, in the exchange's words."""
         for order in self.orders.open_orders:
-            how = vb_gateway.closed_how(order, vb_exchange_rules.is_self_trade_expiry)
+            how = vb_gateway.closed_how(order)
             if how is None:
                 continue
+            term = await self.gateway.self_trade_expiry_term(order) if how == "expired" else None
+            if term is not None:
+                how = "expired_self_trade"
             self.record_closed(order.order_id, how)
-            if how == "expired_self_trade":
-                self.logger.warning(f"Order {order.order_id} was expired by the exchange to prevent a self-trade")
+            if term is not None:
+                self.logger.warning(f"Order {order.order_id} was expired by {self.gateway.exchange_name} to prevent "
+                                    f"a self-trade ({term})")
             elif how == "expired":
                 self.logger.warning(f"Order {order.order_id} was closed by the exchange ({order.status.value}) "
                                     f"without a fill")
@@ -159,6 +165,20 @@ class Books:
                     self.execution.resting_fill(fill.timestamp, fill.side, fill.price)
                 self.journal_event("fill", fill=fill.to_dict())
                 self.logger.info(self.describe_fill(fill))
+                self.check_fee(trade, fill.is_maker)
+
+    def check_fee(self, trade, is_maker: bool) -> None:
+        """The fill's fee rate against the rates the exchange reports for the pair (see fee_check)."""
+        rate, currency = self.gateway.charged_fee(trade)
+        if rate is None:
+            line = self.fee_check.unvalued(currency)
+            if line is not None:
+                self.logger.info(line)
+            return
+        line = self.fee_check.observe(is_maker, rate, self.gateway.fee_rate(maker=True),
+                                      self.gateway.fee_rate(maker=False))
+        if line is not None:
+            self.logger.warning(line)
 
     def progress(self, now: float, started_at: float) -> vb_planner.Progress:
         price = self.gateway.last_price()

@@ -133,6 +133,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.settings_error = None
         self._minimums_checked = False
         self.settings = settings
+        self.gateway.stp_group = settings.gate_stp_group
         self.wording = vb_status.Wording(self.base, self.quote, settings.volume_target)
         if self.books is not None:
             self.ledger.target = settings.volume_target
@@ -158,7 +159,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if self.books is None:
             return
         if cancel_open_orders:
-            self.books.refresh()
+            await self.books.refresh()
             await self.executor.withdraw("stopping")
         self.gateway.purge_order_loggers(set(self.books.orders.recently_closed))
         if self.books.journal is not None:
@@ -208,7 +209,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if self.trading_mode.raw_settings != self._raw_settings_seen:
             self._apply_settings(self.trading_mode.raw_settings)
         books.collect_fills()
-        books.refresh()
+        await books.refresh()
         decision = strategy.before_market(self._step_view(record.time))
         self._note_trading_state(decision)
         await self._carry_out(record, decision)
@@ -240,7 +241,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
                                        closing_done=True)
             await self._carry_out(record, decision, market, progress)
         books.collect_fills()
-        books.refresh()
+        await books.refresh()
         if books.journal is not None and books.journal.needs_compaction:
             books.journal.compact(books.snapshot(self.symbol, self.started_at, self.allocation))
 

@@ -108,7 +108,7 @@ class Executor:
             self.logger.debug(f"Cancelled {vb_gateway.side_of(order)} order {order.order_id} ({reason})")
         # an order that filled while being cancelled is counted from its trades
         self.books.collect_fills()
-        self.books.refresh()
+        await self.books.refresh()
         return cancelled
 
     async def place(self, place: actions.Place, market: vb_gateway.MarketView, progress: vb_planner.Progress,

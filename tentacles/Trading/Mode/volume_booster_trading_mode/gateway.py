@@ -20,6 +20,7 @@ import octobot_trading.personal_data as trading_personal_data
 
 from . import actions
 from . import exchange_rules as vb_exchange_rules
+from . import fee_check as vb_fee_check
 from . import journal as vb_journal
 from . import ledger as vb_ledger
 from . import planner as vb_planner
@@ -58,8 +59,14 @@ class Gateway:
         self._last_scanned_trade_id = None
         # (modification time, size) of the profile's settings file when last read
         self._settings_file_stamp = None
+        # the account joined the exchange's self-trade prevention group (setting gate_stp_group)
+        self.stp_group = False
 
     # ----- time and place -----
+    @property
+    def exchange_name(self) -> str:
+        return self.exchange_manager.exchange_name
+
     @property
     def is_backtesting(self) -> bool:
         return self.exchange_manager.is_backtesting
@@ -268,7 +275,8 @@ class Gateway:
             price=price,
             tag=ORDER_TAG,
         )
-        params = vb_exchange_rules.order_params(self.exchange_manager.exchange_name, resting=post_only)
+        params = vb_exchange_rules.order_params(self.exchange_manager.exchange_name, resting=post_only,
+                                                stp_group=self.stp_group)
         return await self.trading_mode.create_order(order, params=params or None)
 
     async def cancel(self, order) -> bool:
@@ -278,6 +286,25 @@ class Gateway:
     def open_orders(self) -> list:
         """Every open order of the pair on the exchange (the mode's and others')."""
         return self.exchange_manager.exchange_personal_data.orders_manager.get_open_orders(symbol=self.symbol)
+
+    async def closed_order_info(self, order) -> typing.Optional[dict]:
+        """The exchange's raw record of an order it closed (ccxt's `info`), asked through OctoBot's exchange
+        connection: OctoBot's order objects do not keep it. None with a simulated trader (no exchange record) or
+        when the exchange cannot say."""
+        if self.exchange_manager.is_simulated or self.exchange_manager.trader.simulate:
+            return None
+        try:
+            raw = await self.exchange_manager.exchange.get_order(order.exchange_order_id, symbol=self.symbol)
+        except Exception as err:  # any failure leaves the close an ordinary expiry
+            self.logger.debug(f"Order {order.order_id} could not be fetched from the exchange ({err})")
+            return None
+        info = raw.get(trading_enums.ExchangeConstantsOrderColumns.INFO.value) if isinstance(raw, dict) else None
+        return info if isinstance(info, dict) else None
+
+    async def self_trade_expiry_term(self, order) -> typing.Optional[str]:
+        """The exchange's own words when it expired `order` (closed without its fill) to prevent a self-trade."""
+        return vb_exchange_rules.self_trade_expiry_term(self.exchange_manager.exchange_name,
+                                                        await self.closed_order_info(order))
 
     # ----- trades -----
     def new_trades(self) -> list:
@@ -302,6 +329,16 @@ class Gateway:
 
     def fill(self, trade) -> vb_ledger.Fill:
         return fill_from_trade(trade, self.base, self.quote, self.logger)
+
+    def charged_fee(self, trade) -> tuple:
+        """(rate, currency) of the fee the exchange charged on `trade`; the rate is None when the fee is in a
+        currency the mode cannot value."""
+        fee = trade.fee or {}
+        currency = fee.get(trading_enums.FeePropertyColumns.CURRENCY.value)
+        quote_value = trade.total_cost if trade.total_cost else trade.executed_quantity * trade.executed_price
+        rate = vb_fee_check.fill_fee_rate(fee.get(trading_enums.FeePropertyColumns.COST.value), currency,
+                                          trade.executed_quantity, quote_value, self.base, self.quote)
+        return rate, currency
 
     # ----- housekeeping -----
     @staticmethod
@@ -334,15 +371,14 @@ def own_order_view(order) -> strategy.OwnOrder:
                              order.origin_quantity - order.filled_quantity, order.creation_time)
 
 
-def closed_how(order, self_trade_expiry: typing.Callable) -> typing.Optional[str]:
-    """How an open order of the mode closed on the exchange: filled, expired, expired_self_trade; None while
-    open (own cancels are accounted where they are made)."""
+def closed_how(order) -> typing.Optional[str]:
+    """How an open order of the mode closed on the exchange: filled or expired (the exchange closed it without its
+    fill; see `Gateway.self_trade_expiry_term` for why); None while open (own cancels are accounted where they are
+    made)."""
     if order.is_filled():
         return "filled"
     if order.is_closed() or order.is_cancelled():
-        status = order.status.value if order.status is not None else None
-        return "expired_self_trade" if self_trade_expiry(status, getattr(order, "exchange_order_info", None)) \
-            else "expired"
+        return "expired"
     return None
 
 

@@ -119,6 +119,8 @@ SPECS: tuple = (
     SettingSpec("inventory_band_pp", DECIMAL, 5.0,
                 "Inventory band (percentage points of the pair's value held in base, around the start share)",
                 GROUP_ORDERS, 0.5, 50.0, shown_when=("side_policy", (BALANCED,))),
+    SettingSpec("gate_stp_group", BOOLEAN, False,
+                "Gate: the account joined a self-trade prevention group (sends stp_act)", GROUP_ORDERS),
     SettingSpec("min_buy_amount", DECIMAL, 25.0, "Minimum buy order size (quote currency)", GROUP_AMOUNTS,
                 MIN_QUOTE_AMOUNT, MAX_QUOTE_AMOUNT),
     SettingSpec("max_buy_amount", DECIMAL, 150.0, "Maximum buy order size (quote currency)", GROUP_AMOUNTS,
