@@ -32,6 +32,8 @@ class AccountVolume(typing.NamedTuple):
     source: str
     # the account's volume per UTC day (day number -> volume) when summed from its trades, else empty
     daily_volumes: dict = {}
+    # the figure is the volume_30d setting (a simulation, or the exchange told nothing)
+    from_setting: bool = False
 
 
 def _decimal(value) -> typing.Optional[decimal.Decimal]:

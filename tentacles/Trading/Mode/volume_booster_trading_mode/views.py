@@ -26,6 +26,8 @@ class BoosterView:
     running: bool
     # steps that placed nothing over the run: the first reason text of each kind -> count
     waiting_summary: dict
+    # the fee level aimed at (targeting.TierView), None with a fixed target
+    fee_tier: typing.Any = None
 
     @classmethod
     def of(cls, booster, running: bool) -> "BoosterView":
@@ -39,6 +41,7 @@ class BoosterView:
             open_order_ids=tuple(books.orders.open_ids) if books is not None else (),
             own_order_ids=frozenset(books.orders.recent_ids) if books is not None else frozenset(),
             running=running, waiting_summary=executor.waiting.summary() if executor is not None else {},
+            fee_tier=booster.tier_aim.view if booster.tier_aim is not None else None,
         )
 
 
