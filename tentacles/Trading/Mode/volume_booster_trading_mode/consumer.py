@@ -131,7 +131,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         try:
             settings = vb_settings.parse_settings(raw)
             self._fee_schedule = None if settings.target_mode == vb_settings.FIXED else \
-                vb_targeting.load_schedule(settings, self.gateway.exchange_name)
+                vb_targeting.load_schedule(settings, self.gateway.exchange_name, self.quote)
         except vb_settings.SettingsError as err:
             self.settings_error = str(err)
             # at start, the mode's first line says it (see start_loop)

@@ -149,7 +149,7 @@ SPECS: tuple = (
     SettingSpec("skip_unprofitable_tier", BOOLEAN, True,
                 "Skip a fee level whose volume costs more than it saves in 30 days", GROUP_FEE_TIER,
                 shown_when=("target_mode", FEE_TIER_MODES)),
-    SettingSpec("tier_margin_percent", DECIMAL, 5.0,
+    SettingSpec("tier_margin_percent", DECIMAL, 2.0,
                 "Fee level margin (%): volume traded above the threshold, in case of rounding or late fills",
                 GROUP_FEE_TIER, 0.0, 100.0, shown_when=("target_mode", FEE_TIER_MODES)),
     SettingSpec("fee_tier_levels", TEXT, "",

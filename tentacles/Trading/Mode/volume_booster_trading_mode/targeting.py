@@ -110,52 +110,60 @@ def utc_day(timestamp: float) -> int:
     return int(timestamp // DAY_SECONDS)
 
 
-def _timestamp(moment) -> typing.Optional[float]:
-    if moment is None:
-        return None
-    if isinstance(moment, datetime.datetime):
-        return moment.timestamp()
-    return float(moment)
-
-
-def _moment(timestamp: float) -> datetime.datetime:
-    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc)
-
-
-def load_schedule(settings, exchange: str):
-    """The exchange's fee schedule with the user's levels; a SettingsError naming the setting at fault."""
+def load_schedule(settings, exchange: str, quote: str):
+    """The exchange's fee schedule with the user's levels (`fee_tier_levels`); an exchange without a built-in table
+    takes the user's levels alone, in the pair's quote currency, recomputed daily at 00:00 UTC. A SettingsError
+    names the setting at fault."""
     levels = ()
     if settings.fee_tier_levels.strip():
         try:
             levels = fee_tiers.parse_levels(settings.fee_tier_levels)
-        except ValueError as err:
-            raise vb_settings.SettingsError("fee_tier_levels", str(err)) from None
-    try:
-        return fee_tiers.load_schedule(exchange, extra_levels=levels)
-    except (KeyError, ValueError, LookupError):
+        except fee_tiers.FeeTierError as err:
+            raise vb_settings.SettingsError("fee_tier_levels", _without_setting_name(err)) from None
+    if exchange in fee_tiers.known_exchanges():
+        try:
+            return fee_tiers.load_schedule(exchange, extra_levels=levels)
+        except fee_tiers.FeeTierError as err:
+            raise vb_settings.SettingsError("fee_tier_levels" if levels else "target_mode", str(err)) from None
+    if not levels:
         raise vb_settings.SettingsError(
-            "target_mode", f"{settings.target_mode} needs the fee levels of {exchange}, which has no built-in fee "
-                           f"table (known exchanges: {', '.join(fee_tiers.known_exchanges())}): set fee_tier_levels "
-                           f"or use target_mode 'fixed'") from None
+            "target_mode", f"{settings.target_mode!r} needs the fee levels of {exchange}, which has no built-in "
+                           f"table (known exchanges: {', '.join(fee_tiers.known_exchanges())}): give them in "
+                           f"fee_tier_levels or set target_mode to 'fixed'")
+    own = fee_tiers.FeeSchedule(exchange=exchange, levels=levels, window_days=WINDOW_DAYS,
+                                recompute=fee_tiers.Recompute("daily", "00:00"), volume_currency=quote,
+                                source=("fee_tier_levels",), checked="")
+    try:
+        return fee_tiers.with_levels(own)
+    except fee_tiers.FeeTierError as err:
+        raise vb_settings.SettingsError("fee_tier_levels", f"{err} ({exchange} has no built-in table to add "
+                                                           f"them to)") from None
+
+
+def _without_setting_name(err) -> str:
+    text = str(err)
+    prefix = f"{fee_tiers.LEVELS_SETTING}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 class DailyVolumes:
-    """The account's volume per UTC day over the rolling 30-day window: its days at start (from its trades, else its
+    """The account's volume per UTC day over the 30 days before today: its days at start (from its trades, else its
     30-day volume spread evenly), then this mode's own volume of each day as the days pass."""
 
     def __init__(self, start: float, volume_30d: D, daily_volumes: typing.Optional[dict] = None):
         today = utc_day(start)
         if daily_volumes:
-            self.days = {day: D(volume) for day, volume in daily_volumes.items() if today - day < WINDOW_DAYS}
+            # today's trades so far count with the day before (the window ends with a whole day)
+            self.days = {min(day, today - 1): D(volume) for day, volume in daily_volumes.items()
+                         if 0 <= today - day <= WINDOW_DAYS}
         else:
-            # the days before today, evenly
             self.days = {today - offset: D(volume_30d) / WINDOW_DAYS for offset in range(1, WINDOW_DAYS + 1)}
 
     def record(self, day: int, volume: D) -> None:
         self.days[day] = self.days.get(day, ZERO) + volume
 
     def window(self, today: int) -> list:
-        """The volumes of the 30 days before `today`, oldest first (today not yet counted)."""
+        """The volumes of the 30 whole days before `today`, oldest first: today is the first day still to trade."""
         return [self.days.get(day, ZERO) for day in range(today - WINDOW_DAYS, today)]
 
     def volume_30d(self, today: int) -> D:
@@ -168,29 +176,25 @@ def cost_per_volume(measured: typing.Optional[D], taker_fee_rate: D) -> D:
 
 
 def next_tier(settings, schedule, volume_30d: D, source: str, now: float, started_at: float,
-              cost: D) -> typing.Tuple[typing.Any, TierView]:
+              cost: D, daily_volumes: typing.Optional[list] = None) -> typing.Tuple[typing.Any, TierView]:
     """The effective settings toward the next fee level, and what the mode publishes about it."""
-    deadline = None
-    if settings.deadline_hours:
-        deadline = started_at + settings.deadline_hours * 3600
-    tier_plan = fee_tiers.plan(schedule, volume_30d, _moment(now), own_monthly_volume=settings.own_monthly_volume,
-                               cost_per_volume=cost, deadline=_moment(deadline) if deadline else None)
+    deadline = max(started_at + settings.deadline_hours * 3600, now) if settings.deadline_hours else None
+    tier_plan = fee_tiers.plan(schedule, volume_30d, now, own_monthly_volume=settings.own_monthly_volume,
+                               cost_per_volume=cost, deadline=deadline, daily_volumes=daily_volumes)
     view = TierView(
-        target_mode=settings.target_mode, exchange=schedule.exchange,
-        current_level=_name(tier_plan.current_level), next_level=_name(tier_plan.next_level),
-        threshold=_decimal(tier_plan.threshold), volume_30d=D(volume_30d), volume_source=source,
-        volume_currency=schedule.volume_currency, cost_per_volume=cost,
+        target_mode=settings.target_mode, exchange=schedule.exchange, current_level=tier_plan.current_level,
+        next_level=tier_plan.next_level, threshold=tier_plan.threshold, volume_30d=D(volume_30d),
+        volume_source=source, volume_currency=schedule.volume_currency, cost_per_volume=cost,
     )
-    if tier_plan.next_level is None:
-        return settings, dataclasses.replace(view, waiting="already at the top fee level: nothing to aim at "
-                                                           "(target_mode next_fee_tier)")
-    needed = _decimal(tier_plan.volume_needed) * (1 + settings.tier_margin_percent / HUNDRED)
-    deadline = _timestamp(tier_plan.deadline)
-    view = dataclasses.replace(view, volume_needed=needed, deadline=deadline,
-                               expected_cost=_decimal(tier_plan.expected_cost) * (needed / _decimal(
-                                   tier_plan.volume_needed) if tier_plan.volume_needed else 1),
-                               monthly_saving=_decimal(tier_plan.monthly_saving))
-    view = _verdict(settings, view)
+    if tier_plan.next is None:
+        return settings, dataclasses.replace(view, waiting=f"{tier_plan.current_level} is the top fee level: "
+                                                           f"nothing to aim at (target_mode next_fee_tier)")
+    needed = tier_plan.volume_needed * (1 + settings.tier_margin_percent / HUNDRED)
+    deadline = tier_plan.deadline
+    verdict = fee_tiers.break_even(needed, cost, settings.own_monthly_volume, tier_plan.current, tier_plan.next)
+    view = _verdict(settings, dataclasses.replace(view, volume_needed=needed, deadline=deadline,
+                                                  expected_cost=verdict.expected_cost,
+                                                  monthly_saving=verdict.monthly_saving))
     hours = settings.deadline_hours or max((deadline - started_at) / 3600, MIN_DEADLINE_HOURS)
     effective = dataclasses.replace(settings, volume_target=max(needed, D(vb_settings.MIN_QUOTE_AMOUNT)),
                                     deadline_hours=float(hours))
@@ -206,9 +210,8 @@ def keep_tier(settings, schedule, days: DailyVolumes, source: str, now: float,
     current = fee_tiers.current_level(schedule, volume_30d)
     levels = sorted(schedule.levels, key=lambda level: level.threshold)
     below = [level for level in levels if level.threshold < current.threshold]
-    daily = _decimal(fee_tiers.keep_daily_volume(schedule, volume_30d, settings.own_monthly_volume,
-                                                 daily_volumes=window,
-                                                 margin=settings.tier_margin_percent / HUNDRED))
+    daily = fee_tiers.keep_daily_volume(schedule, volume_30d, settings.own_monthly_volume, daily_volumes=window,
+                                        margin=settings.tier_margin_percent / HUNDRED)
     view = TierView(
         target_mode=settings.target_mode, exchange=schedule.exchange, current_level=current.name,
         next_level=None, threshold=D(current.threshold), volume_30d=volume_30d, volume_source=source,
@@ -219,8 +222,8 @@ def keep_tier(settings, schedule, days: DailyVolumes, source: str, now: float,
             f"the account is at the first fee level {current.name}: no level to keep (target_mode keep_fee_tier)"))
     # keeping the level for 30 days, against falling to the level below
     verdict = fee_tiers.break_even(daily * WINDOW_DAYS, cost, settings.own_monthly_volume, below[-1], current)
-    view = _verdict(settings, dataclasses.replace(view, expected_cost=_decimal(verdict.expected_cost),
-                                                  monthly_saving=_decimal(verdict.monthly_saving)))
+    view = _verdict(settings, dataclasses.replace(view, expected_cost=verdict.expected_cost,
+                                                  monthly_saving=verdict.monthly_saving))
     cap = max(daily, D(vb_settings.MIN_QUOTE_AMOUNT))
     if not daily:
         view = dataclasses.replace(view, waiting=f"the 30-day volume stays above {current.name} today without trading")
@@ -228,7 +231,8 @@ def keep_tier(settings, schedule, days: DailyVolumes, source: str, now: float,
 
 
 def _verdict(settings, view: TierView) -> TierView:
-    pays_off = view.expected_cost <= view.monthly_saving
+    # as the calculator judges it: the saving must exceed the cost
+    pays_off = view.monthly_saving > view.expected_cost
     view = dataclasses.replace(view, pays_off=pays_off)
     if not pays_off and settings.skip_unprofitable_tier:
         return dataclasses.replace(view, waiting=(
@@ -236,15 +240,6 @@ def _verdict(settings, view: TierView) -> TierView:
             f"the {view.monthly_saving:.2f} it saves in 30 days (skip_unprofitable_tier)"))
     return view
 
-
-def _name(level) -> typing.Optional[str]:
-    return None if level is None else getattr(level, "name", str(level))
-
-
-def _decimal(value) -> typing.Optional[D]:
-    if value is None:
-        return None
-    return value if isinstance(value, D) else D(str(value))
 
 
 class TierAim:
@@ -281,7 +276,7 @@ class TierAim:
             self.effective, self.view = keep_tier(self.settings, self.schedule, self.days, self.source, now, cost)
         elif first:
             effective, self.view = next_tier(self.settings, self.schedule, self.volume_30d, self.source, now,
-                                             self.started_at, cost)
+                                             self.started_at, cost, self.days.window(today))
             self.effective = dataclasses.replace(effective, volume_target=effective.volume_target + self.volume_done)
         else:
             # the target stays; the verdict is judged again at the cost measured so far
