@@ -33,7 +33,7 @@ MAX_SCHEDULE_LAG_SECONDS = 3600
 # live, no order is priced from market data older than this (prices and order book both stale: the exchange is
 # unreachable or silent); OctoBot polls trades about every 5 s
 STALE_MARKET_SECONDS = 15
-# the cost per volume the mode measured counts for the fee-level break-even after this many fills
+# the fee rate the mode paid counts for the fee-level break-even after this many fills
 MEASURED_COST_FILLS = 20
 
 
@@ -189,10 +189,11 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         return view.waiting
 
     def _cost_per_volume(self):
-        """The cost per volume measured so far (after a few fills), else the taker fee."""
-        ledger, price = self.ledger, self.gateway.last_price()
-        measured = ledger.net_cost(price) / ledger.volume if price and ledger.volume and \
-            ledger.fills_count >= MEASURED_COST_FILLS else None
+        """The fee rate this mode has paid so far (its fees over its volume, after a few fills), else the taker
+        fee. Price moves on the inventory are left out: over a day they outweigh the fees many times, either way."""
+        ledger = self.ledger
+        measured = ledger.fees / ledger.volume if ledger.volume and ledger.fills_count >= MEASURED_COST_FILLS \
+            else None
         taker = self._account_taker_fee if self._account_taker_fee is not None else self.gateway.fee_rate(maker=False)
         return vb_targeting.cost_per_volume(measured, taker)
 

@@ -58,10 +58,10 @@ class TierView:
             return "no break-even"
         return "pays off" if self.pays_off else "does not pay"
 
-    def break_even_text(self, digits: int = 2) -> str:
+    def break_even_text(self) -> str:
         if self.expected_cost is None:
             return "break-even: none"
-        return (f"break-even: cost {self.expected_cost:.{digits}f} vs saving {self.monthly_saving:.{digits}f} "
+        return (f"break-even: cost {_amount(self.expected_cost)} vs saving {_amount(self.monthly_saving)} "
                 f"{self.volume_currency} over 30 days ({self.verdict})")
 
     def text(self) -> str:
@@ -93,7 +93,9 @@ def _amount(value) -> str:
     if value is None:
         return "-"
     value = D(value)
-    return f"{value:.8g}" if abs(value) < 1000 else f"{value:.0f}"
+    if not value:
+        return "0"
+    return f"{value:.5g}" if abs(value) < 1000 else f"{value:.0f}"
 
 
 def _utc(timestamp) -> str:
@@ -148,7 +150,7 @@ def _without_setting_name(err) -> str:
 
 class DailyVolumes:
     """The account's volume per UTC day over the 30 days before today: its days at start (from its trades, else its
-    30-day volume spread evenly), then this mode's own volume of each day as the days pass."""
+    30-day volume spread evenly), then the volume of each day as the days pass."""
 
     def __init__(self, start: float, volume_30d: D, daily_volumes: typing.Optional[dict] = None):
         today = utc_day(start)
@@ -236,8 +238,8 @@ def _verdict(settings, view: TierView) -> TierView:
     view = dataclasses.replace(view, pays_off=pays_off)
     if not pays_off and settings.skip_unprofitable_tier:
         return dataclasses.replace(view, waiting=(
-            f"skipping the fee level: its volume costs {view.expected_cost:.2f} {view.volume_currency}, more than "
-            f"the {view.monthly_saving:.2f} it saves in 30 days (skip_unprofitable_tier)"))
+            f"skipping the fee level: its volume costs {_amount(view.expected_cost)} {view.volume_currency}, not "
+            f"less than the {_amount(view.monthly_saving)} it saves in 30 days (skip_unprofitable_tier)"))
     return view
 
 
@@ -268,8 +270,10 @@ class TierAim:
         if today == self._day:
             return self.view
         if self._day is not None:
+            # the days gone by: this mode's volume and the user's own (its monthly volume spread evenly)
+            own_daily = self.settings.own_monthly_volume / WINDOW_DAYS
             for day in range(self._day, today):
-                self.days.record(day, mode_day_volume(day))
+                self.days.record(day, mode_day_volume(day) + own_daily)
         first = self._day is None
         self._day = today
         if self.settings.target_mode == vb_settings.KEEP_FEE_TIER:
