@@ -153,3 +153,53 @@ def test_a_refused_request_raises_for_the_caller_to_fall_back():
         http.get(_url("sapi/v1/asset/tradeFee"), status=401, payload={"code": -2015, "msg": "Invalid API-key"})
         with pytest.raises(ccxt_async.AuthenticationError):
             _run(lambda: account_volume.fee_rates(client, "BTC/USDT"), client)
+
+
+class _Logger:
+    def __init__(self):
+        self.warnings = []
+
+    def warning(self, message):
+        self.warnings.append(message)
+
+
+def _gateway(client, simulated=False, backtesting=False):
+    """The mode's gateway on an exchange manager whose ccxt client is `client` (only what the reading touches)."""
+    import types
+    from tentacles.Trading.Mode.volume_booster_trading_mode import gateway as vb_gateway
+    exchange = types.SimpleNamespace(connector=types.SimpleNamespace(client=client),
+                                     get_exchange_current_time=lambda: NOW_MS / 1000)
+    exchange_manager = types.SimpleNamespace(exchange=exchange, exchange_name=client.id, is_backtesting=backtesting,
+                                             is_trader_simulated=simulated)
+    mode = types.SimpleNamespace(exchange_manager=exchange_manager, symbol="BTC/USDT")
+    return vb_gateway.Gateway(mode, _Logger())
+
+
+def test_a_failed_read_is_a_warning_and_the_setting_never_a_crash():
+    from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+    settings = vb_settings.parse_settings({"target_mode": "next_fee_tier", "volume_30d": 4321})
+    client = _client(ccxt_async.binance, _market("BTC/USDT", "BTCUSDT", "BTC", "USDT"))
+    gateway = _gateway(client)
+    with aioresponses.aioresponses() as http:
+        http.get(_url("api/v3/myTrades"), status=500, body="gateway error", repeat=True)
+        http.get(_url("sapi/v1/asset/tradeFee"), status=401, payload={"code": -2015, "msg": "Invalid API-key"})
+
+        async def both():
+            return await gateway.account_volume(settings), await gateway.account_fee_rates()
+        volume, rates = _run(both, client)
+    assert volume.volume_30d == D(4321) and volume.from_setting
+    assert rates is None
+    assert len(gateway.logger.warnings) == 2
+    assert all("binance" in line for line in gateway.logger.warnings)
+    assert "volume_30d 4321" in gateway.logger.warnings[0]
+
+
+def test_paper_trading_reads_the_setting_not_the_exchange():
+    from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+    settings = vb_settings.parse_settings({"target_mode": "keep_fee_tier", "volume_30d": 777})
+    client = _client(ccxt_async.binance, _market("BTC/USDT", "BTCUSDT", "BTC", "USDT"))
+    gateway = _gateway(client, simulated=True)
+    with aioresponses.aioresponses() as http:
+        volume = _run(lambda: gateway.account_volume(settings), client)
+        assert not http.requests
+    assert volume.volume_30d == D(777) and "paper trading" in volume.source
