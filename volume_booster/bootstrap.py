@@ -174,7 +174,7 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--octobot", choices=sorted(ENVIRONMENTS), default="2.1",
                         help="OctoBot line to run against (default: 2.1)")
-    parser.add_argument("command", choices=["simulate", "compare", "bench", "package", "test", "install"])
+    parser.add_argument("command", choices=["simulate", "compare", "bench", "package", "fee-tier", "test", "install"])
     parser.add_argument("args", nargs=argparse.REMAINDER)
     options = parser.parse_args(argv)
     python = ensure_environment(options.octobot)

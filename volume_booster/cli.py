@@ -1,5 +1,5 @@
 """`volume-booster` command line: simulate the mode in OctoBot's backtesting engine (report and chart),
-measure what it costs the bot (bench), build the installable tentacle package."""
+measure what it costs the bot (bench), build the installable tentacle package, plan a fee tier (fee-tier)."""
 import json
 import pathlib
 import sys
@@ -101,16 +101,18 @@ def format_report(result) -> str:
 
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"simulate": simulate, "compare": compare, "package": package, "bench": bench}
+    commands = {"simulate": simulate, "compare": compare, "package": package, "bench": bench, "fee-tier": fee_tier}
     if argv and argv[0] not in commands and argv[0] not in ("-h", "--help"):
         return cli_input.report("volume-booster", cli_input.InputError(
             f"unknown command {argv[0]!r}; commands: {', '.join(commands)}"))
     if not argv or argv[0] not in commands:
-        print("usage: volume-booster {simulate,compare,bench,package} [options]\n"
+        print("usage: volume-booster {simulate,compare,bench,package,fee-tier} [options]\n"
               "  simulate  run the mode in OctoBot's backtesting engine: volume, orders, fees, costs; --chart\n"
               "  bench     what the booster costs the bot: wall time per order, memory, vs a mode placing none\n"
               "  compare   run the execution styles and baselines on the same data, several seeds, one table\n"
-              "  package   build the installable tentacle package zip into dist/", file=sys.stderr)
+              "  package   build the installable tentacle package zip into dist/\n"
+              "  fee-tier  plan an exchange's next fee tier: volume needed, deadline, cost, saving, verdict",
+              file=sys.stderr)
         return 2
     return commands[argv[0]](argv[1:])
 
@@ -123,6 +125,11 @@ def package(argv) -> int:
 def bench(argv) -> int:
     from volume_booster import bench as bench_module
     return bench_module.main(argv)
+
+
+def fee_tier(argv) -> int:
+    from volume_booster import fee_tier as fee_tier_module
+    return fee_tier_module.main(argv)
 
 
 def compare(argv) -> int:

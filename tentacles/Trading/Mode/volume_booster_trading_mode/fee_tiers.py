@@ -150,28 +150,28 @@ def with_levels(schedule: FeeSchedule, extra_levels=()) -> FeeSchedule:
 
 def parse_levels(text: str) -> tuple:
     """The user's levels from `name=threshold:maker%:taker%` items separated by ';' (empty text: none)."""
-    levels = []
-    for item in (part.strip() for part in (text or "").split(";")):
-        if not item:
-            continue
-        match = re.fullmatch(r"([^=:;]+?)\s*=\s*([^:]+):([^:]+):([^:]+)", item)
-        try:
-            if not match:
-                raise ValueError
-            name = match.group(1).strip()
-            threshold, maker, taker = (D(match.group(index).strip().replace(",", "")) for index in (2, 3, 4))
-            if not name or not all(value.is_finite() for value in (threshold, maker, taker)) \
-                    or not ZERO <= threshold <= MAX_THRESHOLD or not ZERO <= taker <= HUNDRED or not -HUNDRED <= maker <= HUNDRED:
-                raise ValueError
-        except (ValueError, decimal.InvalidOperation):
-            raise FeeTierError(f"{LEVELS_SETTING}: {item!r} is not a level; expected {LEVELS_FORMAT} "
-                               f"(threshold from 0 to {MAX_THRESHOLD:,.0f}, fees in percent)") from None
-        levels.append(FeeLevel(name, threshold, maker / HUNDRED, taker / HUNDRED))
+    levels = tuple(_parse_level(item) for item in (part.strip() for part in (text or "").split(";")) if item)
     names = [level.name for level in levels]
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise FeeTierError(f"{LEVELS_SETTING}: level {', '.join(duplicates)} given twice; expected {LEVELS_FORMAT}")
-    return tuple(levels)
+    return levels
+
+
+def _parse_level(item: str) -> FeeLevel:
+    match = re.fullmatch(r"([^=:;]+?)\s*=\s*([^:]+):([^:]+):([^:]+)", item)
+    try:
+        if not match or not match.group(1).strip():
+            raise ValueError
+        threshold, maker, taker = (D(match.group(index).strip().replace(",", "")) for index in (2, 3, 4))
+        if not all(value.is_finite() for value in (threshold, maker, taker)) \
+                or not ZERO <= threshold <= MAX_THRESHOLD or not ZERO <= taker <= HUNDRED \
+                or not -HUNDRED <= maker <= HUNDRED:
+            raise ValueError
+    except (ValueError, decimal.InvalidOperation):
+        raise FeeTierError(f"{LEVELS_SETTING}: {item!r} is not a level; expected {LEVELS_FORMAT} "
+                           f"(threshold from 0 to {MAX_THRESHOLD:,.0f}, fees in percent)") from None
+    return FeeLevel(match.group(1).strip(), threshold, maker / HUNDRED, taker / HUNDRED)
 
 
 def current_level(schedule: FeeSchedule, volume_30d) -> FeeLevel:

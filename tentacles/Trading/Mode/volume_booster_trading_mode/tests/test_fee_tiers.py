@@ -167,7 +167,7 @@ def test_per_trade_exchange_needs_only_the_gap():
                   hours=st.integers(min_value=0, max_value=24 * 40),
                   history=st.one_of(st.none(), st.lists(st.decimals(min_value=0, max_value=1000, places=2),
                                                        min_size=30, max_size=30)))
-@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.settings(max_examples=150, deadline=None, database=None)
 def test_trading_the_volume_needed_reaches_the_next_level_at_the_deadline(volume, hours, history):
     table = schedule()
     if history is not None:
@@ -209,7 +209,7 @@ def test_keep_daily_volume_with_a_front_loaded_history():
 
 @hypothesis.given(history=st.lists(st.decimals(min_value=0, max_value=500, places=2), min_size=10, max_size=10),
                   own=st.decimals(min_value=0, max_value=3000, places=2))
-@hypothesis.settings(max_examples=150, deadline=None)
+@hypothesis.settings(max_examples=150, deadline=None, database=None)
 def test_trading_the_keep_volume_every_day_keeps_the_level(history, own):
     table = schedule(window_days=10)
     volume = sum(history, D(0))
@@ -288,9 +288,9 @@ def test_parse_levels_and_override_a_table():
     assert fee_tiers.parse_levels("") == ()
     binance = fee_tiers.load_schedule("binance", levels)
     assert fee_tiers.next_level(binance, 2_000_000).taker == D("0.00095")  # replaced
-    added = fee_tiers.load_schedule("coinbase", fee_tiers.parse_levels("Advanced 1=10000:0.25:0.40"))
-    assert [level.name for level in added.levels] == ["Intro 1", "Advanced 1"]  # added, in threshold order
-    assert fee_tiers.next_level(added, 500).threshold == 10_000
+    added = fee_tiers.load_schedule("kraken", fee_tiers.parse_levels("Tier 2b=75000:0.13:0.23"))
+    assert [level.name for level in added.levels] == ["Tier 0", "Tier 1", "Tier 2", "Tier 2b", "Tier 3"]
+    assert fee_tiers.next_level(added, 60_000).threshold == 75_000  # added, in threshold order
 
 
 @pytest.mark.parametrize("text", ["VIP1=abc:0.1:0.1", "VIP1=1000:0.1", "VIP1 1000:0.1:0.1", "=1000:0.1:0.1",
