@@ -26,12 +26,15 @@ NEXT = {"target_mode": "next_fee_tier", "volume_30d": 999000, "deadline_hours": 
 def _publishing_run(data_file, overrides):
     """The run, with what the mode published about its fee level at each order it placed."""
     published = []
+    statuses = []
 
     def note(booster):
         published.append((booster.view().fee_tier, booster.gateway.now()))
+        statuses.append(booster.status_text())
 
     run = runs.run_recorded(data_file, overrides, before_place=note)
     run.published = published
+    run.statuses = statuses
     return run
 
 
@@ -93,8 +96,13 @@ def test_keep_fee_tier_spreads_each_days_volume_over_the_day():
 def test_keep_fee_tier_reports_the_level_and_the_break_even():
     if not ADA_BTC_10_DAYS.exists():
         pytest.skip("10-day ADA/BTC file missing")
-    fee_tier = keep_run().result.fee_tier
+    run = keep_run()
+    fee_tier = run.result.fee_tier
     assert fee_tier["current_level"] == "Silver" and fee_tier["volume_currency"] == "BTC"
+    # the status line OctoBot shows carries the same figures and verdict
+    view = run.published[-1][0]
+    assert run.statuses[-1].endswith(view.text())
+    assert "break-even: cost" in run.statuses[-1] and f"({view.verdict})" in run.statuses[-1]
     # keeping Silver for 30 days against falling to Base, at the own monthly volume of 1.5 BTC
     assert fee_tier["monthly_saving"] == pytest.approx(1.5 * (0.0025 - 0.001))
     assert fee_tier["pays_off"] is (fee_tier["monthly_saving"] > fee_tier["expected_cost"])

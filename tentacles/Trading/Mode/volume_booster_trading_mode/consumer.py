@@ -167,7 +167,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             # aimed again while running: the account's volume now holds this mode's volume since the start
             volume_30d += self.ledger.volume
         self.tier_aim = vb_targeting.TierAim(self.settings, self._fee_schedule, volume_30d, account.source,
-                                             account.daily_volumes, self.gateway.now(), self.ledger.volume)
+                                             account.daily_volumes, self.started_at, self.ledger.volume,
+                                             now=self.gateway.now())
         self._follow_fee_tier(self.gateway.now())
 
     def _follow_fee_tier(self, now: float):

@@ -251,14 +251,15 @@ class TierAim:
     then too, at the cost per volume measured so far."""
 
     def __init__(self, settings, schedule, volume_30d: D, source: str, daily_volumes: typing.Optional[dict],
-                 started_at: float, volume_done: D = ZERO):
+                 started_at: float, volume_done: D = ZERO, now: typing.Optional[float] = None):
+        """`started_at`: the run's start (a deadline counts from it); `now`: when the 30-day volume was read."""
         self.settings = settings
         self.schedule = schedule
         self.source = source
         self.volume_30d = D(volume_30d)
         self.started_at = started_at
         self.volume_done = volume_done
-        self.days = DailyVolumes(started_at, self.volume_30d, daily_volumes)
+        self.days = DailyVolumes(started_at if now is None else now, self.volume_30d, daily_volumes)
         self.effective = None
         self.view: typing.Optional[TierView] = None
         self._day = None
