@@ -96,7 +96,7 @@ def test_kraken_rates_and_30_day_volume_from_trade_volume():
         rates, volume = _run(both, client)
     assert (rates.maker, rates.taker) == (D("0.0012"), D("0.0022"))
     assert volume.volume_30d == D("123456.7890")
-    assert "TradeVolume" in volume.source
+    assert "TradeVolume" in volume.source and volume.currency == "ZUSD"
 
 
 COINBASE_SUMMARY = {
@@ -144,7 +144,7 @@ def test_binance_30_day_volume_summed_from_the_pairs_trades():
     assert len(volume.daily_volumes) == 2
     # from 30 days back, and the source states the limit of this figure
     assert any(f"startTime={NOW_MS - 30 * DAY_MS}" in url for url in requested), requested
-    assert "this pair only" in volume.source
+    assert "this pair only" in volume.source and volume.currency == "USDT"
 
 
 def test_a_refused_request_raises_for_the_caller_to_fall_back():

@@ -34,6 +34,8 @@ class AccountVolume(typing.NamedTuple):
     daily_volumes: dict = {}
     # the figure is the volume_30d setting (a simulation, or the exchange told nothing)
     from_setting: bool = False
+    # the currency of the figure as the exchange states it (None: the fee table's, as the setting is)
+    currency: typing.Optional[str] = None
 
 
 def _decimal(value) -> typing.Optional[decimal.Decimal]:
@@ -76,13 +78,14 @@ async def reported_volume(client, symbol: str) -> typing.Optional[AccountVolume]
         info = (await client.fetch_trading_fee(symbol)).get("info") or {}
         volume = _decimal(info.get("volume"))
         if volume is not None:
-            return AccountVolume(volume, f"kraken TradeVolume ({info.get('currency') or 'USD'})")
+            currency = info.get("currency") or "ZUSD"
+            return AccountVolume(volume, f"kraken TradeVolume ({currency})", currency=currency)
     elif _is_coinbase(client):
         fees = await client.fetch_trading_fees()
         info = next(iter(fees.values()))["info"] if fees else {}
         volume = _decimal(info.get("total_volume"))
         if volume is not None:
-            return AccountVolume(volume, "coinbase transaction summary total_volume (USD)")
+            return AccountVolume(volume, "coinbase transaction summary total_volume (USD)", currency="USD")
     return None
 
 
@@ -112,7 +115,7 @@ async def traded_volume(client, symbol: str, now_ms: int) -> AccountVolume:
     quote = symbol.split("/")[1].split(":")[0] if "/" in symbol else ""
     source = f"{_exchange_id(client)} trades of {symbol} over 30 days ({quote}; this pair only, other pairs not counted"
     source += ")" if complete else f", cut at {len(seen)} trades)"
-    return AccountVolume(total, source, daily)
+    return AccountVolume(total, source, daily, currency=quote)
 
 
 async def account_volume(client, symbol: str, now_ms: int) -> AccountVolume:

@@ -157,6 +157,12 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         if self._fee_schedule is None or self.settings_error:
             return
         account = await self.gateway.account_volume(self.settings)
+        if not vb_targeting.same_currency(account.currency, self._fee_schedule.volume_currency):
+            self.logger.warning(f"The account's 30-day volume from {account.source} is in {account.currency}, the "
+                                f"fee levels in {self._fee_schedule.volume_currency}: using volume_30d "
+                                f"{self.settings.volume_30d} instead")
+            account = account._replace(volume_30d=self.settings.volume_30d, daily_volumes={}, from_setting=True,
+                                       source=f"setting volume_30d, the exchange's figure is in {account.currency}")
         rates = await self.gateway.account_fee_rates()
         if rates is not None:
             self._account_taker_fee = rates.taker

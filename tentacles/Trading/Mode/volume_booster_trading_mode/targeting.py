@@ -148,6 +148,18 @@ def _without_setting_name(err) -> str:
     return text[len(prefix):] if text.startswith(prefix) else text
 
 
+# currencies a fee table in USD counts as dollars (exchanges count stablecoin volume at par)
+DOLLARS = frozenset(("USD", "ZUSD", "USDT", "USDC", "BUSD", "FDUSD", "TUSD", "DAI"))
+
+
+def same_currency(volume_currency: typing.Optional[str], table_currency: str) -> bool:
+    """Whether a volume stated in `volume_currency` can be compared with the table's thresholds (None: it is
+    already in the table's currency)."""
+    if volume_currency is None or volume_currency == table_currency:
+        return True
+    return volume_currency in DOLLARS and table_currency in DOLLARS
+
+
 class DailyVolumes:
     """The account's volume per UTC day over the 30 days before today: its days at start (from its trades, else its
     30-day volume spread evenly), then the volume of each day as the days pass."""

@@ -159,3 +159,10 @@ def test_keep_tier_paces_the_days_volume_over_the_day():
 def dataclasses_replace(settings, **values):
     import dataclasses
     return dataclasses.replace(settings, **values)
+
+
+def test_a_volume_in_another_currency_than_the_table_is_not_compared():
+    # a BTC-quoted pair's trades against a table in USD: not comparable; stablecoins count as dollars
+    assert not targeting.same_currency("BTC", "USD")
+    assert targeting.same_currency("USDT", "USD") and targeting.same_currency("ZUSD", "USD")
+    assert targeting.same_currency(None, "USD") and targeting.same_currency("BTC", "BTC")
