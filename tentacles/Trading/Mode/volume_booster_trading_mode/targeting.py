@@ -210,7 +210,7 @@ def next_tier(settings, schedule, volume_30d: D, source: str, now: float, starte
                                                   expected_cost=verdict.expected_cost,
                                                   monthly_saving=verdict.monthly_saving))
     hours = settings.deadline_hours or max((deadline - started_at) / 3600, MIN_DEADLINE_HOURS)
-    effective = dataclasses.replace(settings, volume_target=max(needed, D(vb_settings.MIN_QUOTE_AMOUNT)),
+    effective = dataclasses.replace(settings, volume_target=max(needed, D(str(vb_settings.MIN_QUOTE_AMOUNT))),
                                     deadline_hours=float(hours))
     return effective, view
 
@@ -238,7 +238,7 @@ def keep_tier(settings, schedule, days: DailyVolumes, source: str, now: float,
     verdict = fee_tiers.break_even(daily * WINDOW_DAYS, cost, settings.own_monthly_volume, below[-1], current)
     view = _verdict(settings, dataclasses.replace(view, expected_cost=verdict.expected_cost,
                                                   monthly_saving=verdict.monthly_saving))
-    cap = max(daily, D(vb_settings.MIN_QUOTE_AMOUNT))
+    cap = max(daily, D(str(vb_settings.MIN_QUOTE_AMOUNT)))
     if not daily:
         view = dataclasses.replace(view, waiting=f"the 30-day volume stays above {current.name} today without trading")
     return dataclasses.replace(settings, daily_volume_cap=cap), view
