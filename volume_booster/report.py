@@ -144,6 +144,9 @@ def format_report(result) -> str:
     elif result.waiting_reason:
         lines.append(f"  waiting at the end: {result.waiting_reason}")
     lines += waiting_lines(result)
+    fee_tier = getattr(result, "fee_tier", None)
+    if fee_tier:
+        lines.append(f"  fee tier: {fee_tier['text']}")
     lines += ["", "What this simulation cannot show:"]
     lines += [f"  - {line}" for line in limitations(result)]
     return "\n".join(lines)

@@ -65,6 +65,10 @@ class SimulationResult:
     # the steps that placed nothing over the run: first reason text of each kind -> count
     waiting_reason: typing.Optional[str] = None
     waiting_reasons: dict = dataclasses.field(default_factory=dict)
+    # the fee level aimed at (target_mode next_fee_tier / keep_fee_tier): levels, 30-day volume and its source,
+    # volume needed and deadline or the day's volume, break-even figures and verdict, and the one-line text;
+    # None with a fixed target
+    fee_tier: typing.Optional[dict] = None
     # volume, fees, holdings and price over simulated time, sampled at each engine time step (downsampled);
     # not part of the JSON result
     timeline: typing.Optional["Timeline"] = dataclasses.field(default=None, repr=False, compare=False)
@@ -151,6 +155,7 @@ def collect_result(exchange_manager, backtest, data_file, mode_settings, wall_se
         orders_vanished=ledger.orders_vanished if ledger else 0,
         waiting_reason=None if view.finished_reason else view.waiting_reason,
         waiting_reasons=view.waiting_summary,
+        fee_tier=view.fee_tier.as_dict() if view.fee_tier is not None else None,
     )
 
 

@@ -18,6 +18,7 @@ import octobot_trading.constants as trading_constants
 import octobot_trading.enums as trading_enums
 import octobot_trading.personal_data as trading_personal_data
 
+from . import account_volume as vb_account_volume
 from . import actions
 from . import exchange_rules as vb_exchange_rules
 from . import fee_check as vb_fee_check
@@ -227,6 +228,48 @@ class Gateway:
                                                                                             else _TAKER]))
         except (KeyError, NotImplementedError, TypeError):
             return ZERO
+
+    # ----- the account's fee level -----
+    @property
+    def exchange_name(self) -> str:
+        return self.exchange_manager.exchange_name
+
+    def _ccxt_client(self):
+        """The ccxt client OctoBot trades with (None when there is none, as in a backtest)."""
+        connector = getattr(self.exchange_manager.exchange, "connector", None)
+        return getattr(connector, "client", None)
+
+    async def account_volume(self, settings) -> vb_account_volume.AccountVolume:
+        """The account's 30-day volume: from the exchange when trading for real, else (paper trading, backtests,
+        an exchange that tells nothing) the `volume_30d` setting. A failed read is a warning, never a stop."""
+        fallback = settings.volume_30d
+        if self.is_backtesting or self.exchange_manager.is_trader_simulated:
+            mode = "backtesting" if self.is_backtesting else "paper trading"
+            return vb_account_volume.AccountVolume(fallback, f"setting volume_30d, {mode}", from_setting=True)
+        client = self._ccxt_client()
+        if client is None:
+            return vb_account_volume.AccountVolume(fallback, "setting volume_30d, no exchange client",
+                                                   from_setting=True)
+        try:
+            volume = await vb_account_volume.account_volume(client, self.symbol, int(self.now() * 1000))
+        except Exception as err:
+            self.logger.warning(f"The account's 30-day volume could not be read from {self.exchange_name} "
+                                f"({err.__class__.__name__}: {err}): using volume_30d {fallback}")
+            return vb_account_volume.AccountVolume(fallback, "setting volume_30d, the exchange's answer failed",
+                                                   from_setting=True)
+        return volume
+
+    async def account_fee_rates(self) -> typing.Optional[vb_account_volume.FeeRates]:
+        """The account's fee rates on this pair as the exchange states them (None in a simulation or on failure)."""
+        client = self._ccxt_client()
+        if self.is_backtesting or self.exchange_manager.is_trader_simulated or client is None:
+            return None
+        try:
+            return await vb_account_volume.fee_rates(client, self.symbol)
+        except Exception as err:
+            self.logger.warning(f"The account's fee rates could not be read from {self.exchange_name} "
+                                f"({err.__class__.__name__}: {err}): using the market's fees")
+            return None
 
     # ----- orders -----
     def order_size(self, place: actions.Place, symbol_market: dict) -> typing.Optional[tuple]:

@@ -10,7 +10,8 @@ decision, from the settings, the progress so far, a market snapshot and a seeded
   the other per order, whichever costs less per unit of volume (see `execution_costs`).
 - Never against itself: a buy is never placed at or above the mode's own resting sell, nor a sell at or
   below its own resting buy; a market order first needs the opposite resting orders out of the way.
-- Pacing: with a deadline, the delay spreads the remaining volume over the remaining time.
+- Pacing: with a deadline, the delay spreads the remaining volume over the remaining time; with target_mode
+  keep_fee_tier, the day's volume (its daily_volume_cap) over the UTC day.
 - Budget: with `max_cost`, the mode stops before the next order could push the cost above it.
 - Sizes: never below the configured minimum but for the last order, which lands on the target (raised to
   the exchange minimum when smaller); while open orders may still fill, what is left below one order waits.
@@ -35,6 +36,7 @@ BUY = actions.BUY
 SELL = actions.SELL
 # with a deadline, aim to finish when this share of the remaining time has passed
 DEADLINE_SAFETY = 0.9
+DAY_SECONDS = 86400
 # an order raised to the exchange minimum stays this much above it, so rounding never takes it below
 EXCHANGE_MINIMUM_MARGIN = decimal.Decimal("1.001")
 
@@ -153,12 +155,23 @@ class Planner:
     # ----- timing -----
     def next_delay(self, progress: typing.Optional[Progress] = None) -> float:
         settings = self.settings
+        if progress is not None and settings.target_mode == settings_module.KEEP_FEE_TIER \
+                and settings.daily_volume_cap:
+            # the day's volume spread over the UTC day, aiming at DEADLINE_SAFETY of it
+            day_start = progress.now // DAY_SECONDS * DAY_SECONDS
+            aim = day_start + DAY_SECONDS * DEADLINE_SAFETY
+            missing = float(settings.daily_volume_cap - progress.day_volume - progress.pending)
+            return self._paced(aim - progress.now, missing, progress)
         if not settings.deadline_hours or progress is None:
             return self.rng.uniform(settings.min_interval_seconds, settings.max_interval_seconds)
         # aim at finishing when DEADLINE_SAFETY of the whole window has passed
         aim = progress.started_at + settings.deadline_hours * 3600 * DEADLINE_SAFETY
-        time_left = aim - progress.now
         missing = float(settings.volume_target - progress.volume - progress.pending)
+        return self._paced(aim - progress.now, missing, progress)
+
+    def _paced(self, time_left: float, missing: float, progress: Progress) -> float:
+        """A delay that spreads `missing` volume over `time_left` seconds at the mean order size."""
+        settings = self.settings
         if time_left <= 0 or missing <= 0:
             return settings.min_interval_seconds
         filled_per_order = self.mean_order_amount() * (progress.fill_ratio or 1.0)

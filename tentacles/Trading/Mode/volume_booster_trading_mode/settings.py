@@ -17,6 +17,8 @@ FLOAT = "float"
 DECIMAL = "decimal"
 NUMBER_KINDS = (INT, FLOAT, DECIMAL)
 OPTIONS = "options"
+# free text (checked by the module that reads it)
+TEXT = "text"
 
 MARKET = "market"
 LIMIT = "limit"
@@ -33,17 +35,25 @@ RANDOM = "random"
 ALTERNATING = "alternating"
 SIDE_POLICIES = (BALANCED, RANDOM, ALTERNATING)
 
+FIXED = "fixed"
+NEXT_FEE_TIER = "next_fee_tier"
+KEEP_FEE_TIER = "keep_fee_tier"
+TARGET_MODES = (FIXED, NEXT_FEE_TIER, KEEP_FEE_TIER)
+FEE_TIER_MODES = (NEXT_FEE_TIER, KEEP_FEE_TIER)
+
 GROUP_TARGET = "Target and pacing"
 GROUP_ORDERS = "Orders"
 GROUP_AMOUNTS = "Amounts"
 GROUP_SAFETY = "Safety"
-GROUPS = (GROUP_TARGET, GROUP_ORDERS, GROUP_AMOUNTS, GROUP_SAFETY)
+GROUP_FEE_TIER = "Fee tier"
+GROUPS = (GROUP_TARGET, GROUP_ORDERS, GROUP_AMOUNTS, GROUP_SAFETY, GROUP_FEE_TIER)
 # config key of each group: the settings page stores a group's settings in a nested object
 GROUP_KEYS = {
     GROUP_TARGET: "target_and_pacing",
     GROUP_ORDERS: "orders",
     GROUP_AMOUNTS: "amounts",
     GROUP_SAFETY: "safety",
+    GROUP_FEE_TIER: "fee_tier",
 }
 
 # smallest positive amount of any quote currency that we accept (1 satoshi)
@@ -70,6 +80,8 @@ class SettingSpec:
             return "true or false"
         if self.kind == OPTIONS:
             return "one of " + ", ".join(repr(option) for option in self.options)
+        if self.kind == TEXT:
+            return "a text"
         kind = "a whole number" if self.kind == INT else "a number"
         return f"{kind} from {_fmt(self.min_val)} to {_fmt(self.max_val)}"
 
@@ -136,6 +148,26 @@ SPECS: tuple = (
                 "Reserve (%) of each starting balance this mode never trades", GROUP_SAFETY, 0.0, 95.0),
     SettingSpec("random_seed", INT, 0, "Random seed (0: different every run; other: reproducible runs)",
                 GROUP_SAFETY, 0, 2 ** 31 - 1),
+    SettingSpec("target_mode", OPTIONS, FIXED,
+                "Target mode: fixed (the volume target), next_fee_tier (the volume that reaches the next fee "
+                "level) or keep_fee_tier (a daily volume that keeps the current level)", GROUP_FEE_TIER,
+                options=TARGET_MODES),
+    SettingSpec("volume_30d", DECIMAL, 0.0,
+                "Account's 30-day volume (in the fee table's currency; used in paper trading and backtests, or "
+                "when the exchange does not report it)", GROUP_FEE_TIER, 0.0, MAX_QUOTE_AMOUNT,
+                shown_when=("target_mode", FEE_TIER_MODES)),
+    SettingSpec("own_monthly_volume", DECIMAL, 0.0,
+                "Your own monthly volume outside this mode (in the fee table's currency; for the break-even)",
+                GROUP_FEE_TIER, 0.0, MAX_QUOTE_AMOUNT, shown_when=("target_mode", FEE_TIER_MODES)),
+    SettingSpec("skip_unprofitable_tier", BOOLEAN, True,
+                "Skip a fee level whose volume costs more than it saves in 30 days", GROUP_FEE_TIER,
+                shown_when=("target_mode", FEE_TIER_MODES)),
+    SettingSpec("tier_margin_percent", DECIMAL, 2.0,
+                "Fee level margin (%): volume traded above the threshold, in case of rounding or late fills",
+                GROUP_FEE_TIER, 0.0, 100.0, shown_when=("target_mode", FEE_TIER_MODES)),
+    SettingSpec("fee_tier_levels", TEXT, "",
+                "Fee levels to use instead of the built-in table (empty: the exchange's table)", GROUP_FEE_TIER,
+                shown_when=("target_mode", FEE_TIER_MODES)),
 )
 SPEC_BY_NAME = {spec.name: spec for spec in SPECS}
 
@@ -155,7 +187,7 @@ class SettingsError(ValueError):
         self.setting = setting
 
 
-PYTHON_TYPES = {BOOLEAN: bool, INT: int, FLOAT: float, DECIMAL: decimal.Decimal, OPTIONS: str}
+PYTHON_TYPES = {BOOLEAN: bool, INT: int, FLOAT: float, DECIMAL: decimal.Decimal, OPTIONS: str, TEXT: str}
 
 
 class _SettingsViews:
@@ -241,6 +273,12 @@ def _parse_value(spec: SettingSpec, value):
         raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}")
     if spec.kind == OPTIONS:
         if isinstance(value, str) and value in spec.options:
+            return value
+        raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}")
+    if spec.kind == TEXT:
+        if value is None:
+            return ""
+        if isinstance(value, str):
             return value
         raise SettingsError(spec.name, f"{value!r} is not {spec.allowed_range()}")
     number = _to_number(spec, value)

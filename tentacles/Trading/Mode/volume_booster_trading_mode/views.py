@@ -28,6 +28,8 @@ class BoosterView:
     waiting_summary: dict
     # `auto`: why its latest order rests or takes (None for the other order types)
     execution_choice: typing.Optional[str] = None
+    # the fee level aimed at (targeting.TierView), None with a fixed target
+    fee_tier: typing.Any = None
 
     @classmethod
     def of(cls, booster, running: bool) -> "BoosterView":
@@ -42,6 +44,7 @@ class BoosterView:
             own_order_ids=frozenset(books.orders.recent_ids) if books is not None else frozenset(),
             running=running, waiting_summary=executor.waiting.summary() if executor is not None else {},
             execution_choice=executor.execution_choice if executor is not None else None,
+            fee_tier=booster.tier_aim.view if booster.tier_aim is not None else None,
         )
 
 

@@ -28,6 +28,7 @@ _UI_TYPES = {
     vb_settings.FLOAT: commons_enums.UserInputTypes.FLOAT,
     vb_settings.DECIMAL: commons_enums.UserInputTypes.FLOAT,
     vb_settings.OPTIONS: commons_enums.UserInputTypes.OPTIONS,
+    vb_settings.TEXT: commons_enums.UserInputTypes.TEXT,
 }
 
 

@@ -54,6 +54,8 @@ def random_settings(rng, price):
             raw[spec.name] = True
         elif spec.kind == vb_settings.OPTIONS:
             raw[spec.name] = rng.choice(spec.options)
+        elif spec.kind == vb_settings.TEXT:
+            raw[spec.name] = spec.default
         else:
             raw[spec.name] = _random_number(rng, spec)
     if rng.random() < 0.7:

@@ -64,6 +64,12 @@ BAD = [
     ("max_cost", -1, "from 0 to"),
     ("reserve_percent", 99, "from 0 to 95"),
     ("random_seed", 2 ** 40, "out of range"),
+    ("target_mode", "cheapest", "one of 'fixed', 'next_fee_tier', 'keep_fee_tier'"),
+    ("volume_30d", -1, "from 0 to 1000000000000"),
+    ("own_monthly_volume", "lots", "is not a number"),
+    ("skip_unprofitable_tier", "no", "true or false"),
+    ("tier_margin_percent", 150, "from 0 to 100"),
+    ("fee_tier_levels", 5, "is not a text"),
 ]
 
 
@@ -132,3 +138,15 @@ def test_every_setting_is_one_table_row_typed_as_its_kind_declares():
     for spec in vb_settings.SPECS:
         assert type(getattr(parsed, spec.name)) is vb_settings.PYTHON_TYPES[spec.kind], spec.name
     assert isinstance(parsed.volume_target, decimal.Decimal) and isinstance(parsed.min_interval_seconds, float)
+
+
+def test_fee_tier_settings_default_to_a_fixed_target():
+    parsed = vb_settings.parse_settings({})
+    assert parsed.target_mode == vb_settings.FIXED
+    assert parsed.skip_unprofitable_tier is True
+    assert parsed.fee_tier_levels == ""
+    parsed = vb_settings.parse_settings({"fee_tier": {"target_mode": "keep_fee_tier", "volume_30d": "120000",
+                                                      "fee_tier_levels": "VIP 1: 1000000 0.09 0.1"}})
+    assert parsed.target_mode == vb_settings.KEEP_FEE_TIER
+    assert parsed.volume_30d == decimal.Decimal("120000")
+    assert parsed.fee_tier_levels == "VIP 1: 1000000 0.09 0.1"

@@ -49,6 +49,18 @@ def test_offset_fields_show_only_for_their_order_type():
     assert inputs["markout_seconds"].editor_options[dependencies] == {"order_type": ["auto"]}
     assert inputs["inventory_band_pp"].editor_options[dependencies] == {"side_policy": ["balanced"]}
     assert inputs["volume_target"].editor_options is None
+    tier_modes = ["next_fee_tier", "keep_fee_tier"]
+    for name in ("volume_30d", "own_monthly_volume", "skip_unprofitable_tier", "tier_margin_percent",
+                 "fee_tier_levels"):
+        assert inputs[name].editor_options[dependencies] == {"target_mode": tier_modes}, name
+    assert inputs["target_mode"].editor_options is None
+
+
+def test_fee_tier_levels_is_a_text_field():
+    _, inputs = declare({"fee_tier": {"fee_tier_levels": "VIP 1: 1000000 0.09 0.1"}})
+    text = inputs["fee_tier_levels"].input_type
+    assert text in (commons_enums.UserInputTypes.TEXT, commons_enums.UserInputTypes.TEXT.value)
+    assert inputs["fee_tier_levels"].value == "VIP 1: 1000000 0.09 0.1"
 
 
 def test_flat_and_grouped_configs_give_the_same_values():
