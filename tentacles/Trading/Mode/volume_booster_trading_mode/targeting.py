@@ -72,7 +72,9 @@ class TierView:
                 aim = f"at the top fee level {self.current_level}"
             else:
                 aim = (f"{self.next_level} from {self.current_level} (threshold {_amount(self.threshold)} "
-                       f"{currency}): needs {_amount(self.volume_needed)} {currency} by {_utc(self.deadline)}")
+                       f"{currency}): needs {_amount(self.volume_needed)} {currency} "
+                       + (f"by {_utc(self.deadline)}" if self.deadline is not None else
+                          "(the level follows the volume: no deadline)"))
         else:
             aim = (f"keep {self.current_level} (threshold {_amount(self.threshold)} {currency}): "
                    f"{_amount(self.daily_volume)} {currency} on {_utc_day(self.day)}")
@@ -112,6 +114,10 @@ def utc_day(timestamp: float) -> int:
     return int(timestamp // DAY_SECONDS)
 
 
+# OctoBot's name of an exchange -> the name of its table, where they differ
+TABLE_NAMES = {"gateio": "gate"}
+
+
 def load_schedule(settings, exchange: str, quote: str):
     """The exchange's fee schedule with the user's levels (`fee_tier_levels`); an exchange without a built-in table
     takes the user's levels alone, in the pair's quote currency, recomputed daily at 00:00 UTC. A SettingsError
@@ -122,6 +128,7 @@ def load_schedule(settings, exchange: str, quote: str):
             levels = fee_tiers.parse_levels(settings.fee_tier_levels)
         except fee_tiers.FeeTierError as err:
             raise vb_settings.SettingsError("fee_tier_levels", _without_setting_name(err)) from None
+    exchange = TABLE_NAMES.get(exchange, exchange)
     if exchange in fee_tiers.known_exchanges():
         try:
             return fee_tiers.load_schedule(exchange, extra_levels=levels)
@@ -168,8 +175,10 @@ class DailyVolumes:
         today = utc_day(start)
         if daily_volumes:
             # today's trades so far count with the day before (the window ends with a whole day)
-            self.days = {min(day, today - 1): D(volume) for day, volume in daily_volumes.items()
-                         if 0 <= today - day <= WINDOW_DAYS}
+            self.days = {}
+            for day, volume in daily_volumes.items():
+                if 0 <= today - day <= WINDOW_DAYS:
+                    self.record(min(day, today - 1), D(volume))
         else:
             self.days = {today - offset: D(volume_30d) / WINDOW_DAYS for offset in range(1, WINDOW_DAYS + 1)}
 
@@ -209,7 +218,14 @@ def next_tier(settings, schedule, volume_30d: D, source: str, now: float, starte
     view = _verdict(settings, dataclasses.replace(view, volume_needed=needed, deadline=deadline,
                                                   expected_cost=verdict.expected_cost,
                                                   monthly_saving=verdict.monthly_saving))
-    hours = settings.deadline_hours or max((deadline - started_at) / 3600, MIN_DEADLINE_HOURS)
+    if settings.deadline_hours:
+        hours = settings.deadline_hours
+    elif schedule.recompute.kind == "daily":
+        hours = max((deadline - started_at) / 3600, MIN_DEADLINE_HOURS)
+    else:
+        # recomputed every hour or after every trade: the level follows the volume, no deadline to race
+        hours = 0.0
+        view = dataclasses.replace(view, deadline=None)
     effective = dataclasses.replace(settings, volume_target=max(needed, D(str(vb_settings.MIN_QUOTE_AMOUNT))),
                                     deadline_hours=float(hours))
     return effective, view
@@ -295,6 +311,9 @@ class TierAim:
             effective, self.view = next_tier(self.settings, self.schedule, self.volume_30d, self.source, now,
                                              self.started_at, cost, self.days.window(today))
             self.effective = dataclasses.replace(effective, volume_target=effective.volume_target + self.volume_done)
+        elif self.view.expected_cost is None:
+            # no level to aim at (the top one): still nothing to trade
+            pass
         else:
             # the target stays; the verdict is judged again at the cost measured so far
             left = max(self.effective.volume_target - volume, ZERO)

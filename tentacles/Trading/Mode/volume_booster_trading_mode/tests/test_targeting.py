@@ -166,3 +166,31 @@ def test_a_volume_in_another_currency_than_the_table_is_not_compared():
     assert not targeting.same_currency("BTC", "USD")
     assert targeting.same_currency("USDT", "USD") and targeting.same_currency("ZUSD", "USD")
     assert targeting.same_currency(None, "USD") and targeting.same_currency("BTC", "BTC")
+
+
+def test_at_the_top_level_next_fee_tier_keeps_waiting_on_the_following_days():
+    settings = _settings(volume_30d=10 ** 9)
+    aim = targeting.TierAim(settings, _binance(settings), D(10 ** 9), "setting", None, NOON, now=NOON)
+    first = aim.update(NOON, D("0.001"), lambda day: D(0), D(0))
+    assert first.next_level is None and "top fee level" in first.waiting
+    later = aim.update(NOON + 2 * DAY, D("0.001"), lambda day: D(0), D(0))
+    assert later.waiting == first.waiting
+
+
+def test_a_level_recomputed_after_every_trade_has_no_deadline_to_race():
+    settings = _settings(volume_30d=5000)
+    kraken = targeting.load_schedule(settings, "kraken", "USD")
+    effective, view = targeting.next_tier(settings, kraken, D(5000), "setting", NOON, NOON, cost=D("0.004"))
+    assert effective.deadline_hours == 0 and view.deadline is None
+    assert "no deadline" in view.text()
+    assert effective.volume_target > 0
+
+
+def test_today_s_volume_adds_to_the_day_before():
+    days = targeting.DailyVolumes(NOON, D(0), {targeting.utc_day(NOON) - 1: D(500), targeting.utc_day(NOON): D(20)})
+    assert days.window(targeting.utc_day(NOON))[-1] == D(520)
+
+
+def test_octobot_s_gateio_uses_the_gate_table():
+    settings = _settings()
+    assert targeting.load_schedule(settings, "gateio", "USDT").exchange == "gate"
