@@ -124,17 +124,19 @@ def test_churn_and_cost_against_the_fee_floor():
 
 def test_auto_is_put_next_to_the_cheaper_of_maker_and_market():
     fees = (0.02, 0.1)
-    rows = [_row("auto", [5.0, 6.0, 7.0], fees=fees), _row("maker", [5.5, 6.5, 6.9], fees=fees),
+    rows = [_row("auto", [5.0, 6.0, 7.0], fees=fees), _row("maker", [5.5, 6.0, 6.6], fees=fees),
             _row("market", [10.0, 10.5, 11.0], fees=fees)]
     text = "\n".join(compare_report.verdict_lines(rows))
-    assert "vs the cheaper of maker and market, maker, +6.3 bps" in text
-    assert "same-seed gap -0.30 bps" in text and "within one standard error" in text
+    assert "vs the cheaper of maker and market, maker, +6.0 bps" in text
+    assert "same-seed gap -0.03 bps" in text and "within one standard error" in text
     assert "auto reached the target in 3 of 3 runs" in text
     assert "4.5 bps below market, at least half the fee difference (4.0 bps)" in text
     worse = [_row("auto", [9.0, 9.5, 10.0], fees=fees), _row("maker", [5.0, 5.2, 5.1], fees=fees),
              _row("market", [10.0, 10.5, 11.0], fees=fees)]
     text = "\n".join(compare_report.verdict_lines(worse))
     assert "ABOVE one standard error" in text and "LESS than half the fee difference" in text
+    cheaper = [_row("auto", [3.0, 3.2, 3.1], fees=fees), _row("maker", [5.0, 5.2, 5.1], fees=fees)]
+    assert "BELOW one standard error (cheaper)" in "\n".join(compare_report.verdict_lines(cheaper))
 
 
 def test_verdict_names_the_cheapest_style_and_says_where_maker_is_not_cheaper():

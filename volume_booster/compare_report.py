@@ -110,10 +110,10 @@ def _auto_lines(by_style: dict) -> list:
         verdict = f"auto {auto['net_cost_bps']:+.1f} bps vs {best['style']} {best['net_cost_bps']:+.1f} bps"
     else:
         mean, error = paired
-        within = "within" if mean <= error else "ABOVE"
+        within = "within" if abs(mean) <= error else "BELOW" if mean < 0 else "ABOVE"
         verdict = (f"auto {auto['net_cost_bps']:+.1f} bps vs the cheaper of maker and market, {best['style']}, "
                    f"{best['net_cost_bps']:+.1f} bps: same-seed gap {mean:+.2f} bps, standard error {error:.2f} bps, "
-                   f"{within} one standard error")
+                   f"{within} one standard error" + (" (cheaper)" if within == "BELOW" else ""))
     text = f"    {verdict}; auto {reached}"
     if auto.get("cost_floor_ratio") is not None:
         text += f"; auto costs {auto['cost_floor_ratio']:.2f}x the lower fee"
