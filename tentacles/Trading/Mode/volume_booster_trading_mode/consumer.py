@@ -13,6 +13,7 @@ from . import books as vb_books
 from . import clock as vb_clock
 from . import executor as vb_executor
 from . import faults as vb_faults
+from . import fee_tier_follower as vb_fee_tier_follower
 from . import gateway as vb_gateway
 from . import ledger as vb_ledger
 from . import planner as vb_planner
@@ -20,7 +21,6 @@ from . import restart as vb_restart
 from . import settings as vb_settings
 from . import status as vb_status
 from . import strategy
-from . import targeting as vb_targeting
 from . import views as vb_views
 
 # how long a stop waits for the step in progress (an order being created) before cancelling it
@@ -33,8 +33,6 @@ MAX_SCHEDULE_LAG_SECONDS = 3600
 # live, no order is priced from market data older than this (prices and order book both stale: the exchange is
 # unreachable or silent); OctoBot polls trades about every 5 s
 STALE_MARKET_SECONDS = 15
-# the fee rate the mode paid counts for the fee-level break-even after this many fills
-MEASURED_COST_FILLS = 20
 
 
 class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
@@ -57,8 +55,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self.planner = None
         self.clock = None
         self.wording = None
-        # the fee level aimed at (target_mode next_fee_tier / keep_fee_tier), None with a fixed target
-        self.tier_aim = None
+        # the fee level aimed at (target_mode next_fee_tier / keep_fee_tier)
+        self.fee_tier = vb_fee_tier_follower.FeeTierFollower(self.gateway, self.logger)
         # called with (StepRecord, Decision) before each decision is carried out, and with each StepRecord once
         # its step is over
         self.decision_listeners = []
@@ -68,9 +66,6 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self._step_lock = asyncio.Lock()
         self._raw_settings_seen = None
         self._minimums_checked = False
-        self._fee_schedule = None
-        self._tier_said = None
-        self._account_taker_fee = None
 
     @property
     def ledger(self) -> typing.Optional[vb_ledger.Ledger]:
@@ -131,8 +126,8 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         self._raw_settings_seen = dict(raw)
         try:
             settings = vb_settings.parse_settings(raw)
-            self._fee_schedule = None if settings.target_mode == vb_settings.FIXED else \
-                vb_targeting.load_schedule(settings, self.gateway.exchange_name, self.quote)
+            # the fee level is aimed at again with these settings at the next step
+            self.fee_tier.apply(settings)
         except vb_settings.SettingsError as err:
             self.settings_error = str(err)
             # at start, the mode's first line says it (see start_loop)
@@ -151,61 +146,25 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             self.books.execution.markout_seconds = settings.markout_seconds
         if self.planner is not None:
             self.planner.settings = settings
-        # the fee level is aimed at again with these settings at the next step
-        self.tier_aim = None
         return True
 
     async def _aim_at_fee_tier(self) -> None:
-        """With a fee-tier target mode, read the account's 30-day volume and aim at the level."""
-        if self._fee_schedule is None or self.settings_error:
+        """With a fee-tier target mode, aim at the level and trade with the settings it needs."""
+        if self.settings_error:
             return
-        account = await self.gateway.account_volume(self.settings)
-        if not vb_targeting.same_currency(account.currency, self._fee_schedule.volume_currency):
-            self.logger.warning(f"The account's 30-day volume from {account.source} is in {account.currency}, the "
-                                f"fee levels in {self._fee_schedule.volume_currency}: using volume_30d "
-                                f"{self.settings.volume_30d} instead")
-            account = account._replace(volume_30d=self.settings.volume_30d, daily_volumes={}, from_setting=True,
-                                       source=f"setting volume_30d, the exchange's figure is in {account.currency}")
-        rates = await self.gateway.account_fee_rates()
-        if rates is not None:
-            self._account_taker_fee = rates.taker
-            self.logger.info(f"Account fee rates on {self.symbol}: maker {rates.maker}, taker {rates.taker}"
-                             + (f" (level {rates.level})" if rates.level else ""))
-        volume_30d = account.volume_30d
-        if account.from_setting and self.planner is not None:
-            # aimed again while running: the account's volume now holds this mode's volume since the start
-            volume_30d += self.ledger.volume
-        self.tier_aim = vb_targeting.TierAim(self.settings, self._fee_schedule, volume_30d, account.source,
-                                             account.daily_volumes, self.started_at, self.ledger.volume,
-                                             now=self.gateway.now())
-        self._follow_fee_tier(self.gateway.now())
+        if await self.fee_tier.aim_at(self.settings, self.ledger, self.started_at, running=self.planner is not None):
+            self._follow_fee_tier(self.gateway.now())
 
     def _follow_fee_tier(self, now: float):
-        """The settings the fee level needs now (a new UTC day gets its own volume), logged when the aim or its
-        verdict changes; why nothing is traded for the level, if so."""
-        aim = self.tier_aim
-        if aim is None:
+        """Trade with the settings the fee level needs now; why nothing is traded for the level, if so."""
+        view = self.fee_tier.follow(now, self.ledger)
+        if view is None:
             return None
-        view = aim.update(now, self._cost_per_volume(),
-                          lambda day: self.ledger.day_volume(day * vb_targeting.DAY_SECONDS), self.ledger.volume)
-        self.settings = aim.effective
-        self.ledger.target = aim.effective.volume_target
+        self.settings = self.fee_tier.aim.effective
+        self.ledger.target = self.settings.volume_target
         if self.planner is not None:
-            self.planner.settings = aim.effective
-        said = (view.day, view.current_level, view.next_level, view.verdict, view.waiting)
-        if said != self._tier_said:
-            self._tier_said = said
-            self.logger.info(f"Fee tier: {view.text()}")
+            self.planner.settings = self.settings
         return view.waiting
-
-    def _cost_per_volume(self):
-        """The fee rate this mode has paid so far (its fees over its volume, after a few fills), else the taker
-        fee. Price moves on the inventory are left out: over a day they outweigh the fees many times, either way."""
-        ledger = self.ledger
-        measured = ledger.fees / ledger.volume if ledger.volume and ledger.fills_count >= MEASURED_COST_FILLS \
-            else None
-        taker = self._account_taker_fee if self._account_taker_fee is not None else self.gateway.fee_rate(maker=False)
-        return vb_targeting.cost_per_volume(measured, taker)
 
     async def on_time_update(self) -> None:
         if self.clock is not None:
@@ -275,7 +234,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
             self._apply_settings(self.trading_mode.raw_settings)
         books.collect_fills()
         await books.refresh()
-        if self.tier_aim is None:
+        if self.fee_tier.aim is None:
             await self._aim_at_fee_tier()
         tier_waiting = self._follow_fee_tier(record.time)
         decision = strategy.before_market(self._step_view(record.time))
@@ -379,5 +338,5 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         state = self.settings_error or self.finished_reason or (f"waiting: {waiting}" if waiting else "running")
         line = self.wording.status(state, self.ledger, self.gateway.last_price(), len(self.books.orders),
                                    sum(self.executor.failures.values()))
-        tier = self.tier_aim.view if self.tier_aim is not None else None
-        return line if tier is None else f"{line}; {tier.text()}"
+        tier = self.fee_tier.status_text()
+        return line if tier is None else f"{line}; {tier}"

@@ -44,7 +44,7 @@ class BoosterView:
             own_order_ids=frozenset(books.orders.recent_ids) if books is not None else frozenset(),
             running=running, waiting_summary=executor.waiting.summary() if executor is not None else {},
             execution_choice=executor.execution_choice if executor is not None else None,
-            fee_tier=booster.tier_aim.view if booster.tier_aim is not None else None,
+            fee_tier=booster.fee_tier.view,
         )
 
 
