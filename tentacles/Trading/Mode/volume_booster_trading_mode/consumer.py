@@ -152,7 +152,7 @@ class VolumeBoosterConsumer(trading_modes.AbstractTradingModeConsumer):
         """With a fee-tier target mode, aim at the level and trade with the settings it needs."""
         if self.settings_error:
             return
-        if await self.fee_tier.aim_at(self.settings, self.ledger, self.started_at, running=self.planner is not None):
+        if await self.fee_tier.aim_at(self.settings, self.ledger, self.started_at):
             self._follow_fee_tier(self.gateway.now())
 
     def _follow_fee_tier(self, now: float):

@@ -31,7 +31,7 @@ class FeeTierFollower:
             vb_targeting.load_schedule(settings, self.gateway.exchange_name, self.gateway.quote)
         self.aim = None
 
-    async def aim_at(self, settings, ledger, started_at: float, running: bool) -> bool:
+    async def aim_at(self, settings, ledger, started_at: float) -> bool:
         """With a fee-tier target mode, read the account's 30-day volume and aim at the level; False without one."""
         if self._schedule is None:
             return False
@@ -48,8 +48,9 @@ class FeeTierFollower:
             self.logger.info(f"Account fee rates on {self.gateway.symbol}: maker {rates.maker}, taker {rates.taker}"
                              + (f" (level {rates.level})" if rates.level else ""))
         volume_30d = account.volume_30d
-        if account.from_setting and running:
-            # aimed again while running: the account's volume now holds this mode's volume since the start
+        if account.from_setting:
+            # the setting is the account's volume when the run started: this run's volume (traded since, or
+            # restored from the state file at a restart) is in the account's volume now
             volume_30d += ledger.volume
         self.aim = vb_targeting.TierAim(settings, self._schedule, volume_30d, account.source,
                                         account.daily_volumes, started_at, ledger.volume, now=self.gateway.now())

@@ -64,7 +64,7 @@ def _fills(ledger, count, start=0):
 def test_the_break_even_cost_is_the_account_taker_fee_until_enough_fills_then_what_the_mode_paid():
     ledger = vb_ledger.Ledger(D(1))
     follower = _follower(vb_account_volume.FeeRates(maker=D("0.001"), taker=D("0.002")))
-    assert asyncio.run(follower.aim_at(SETTINGS, ledger, NOON, running=False))
+    assert asyncio.run(follower.aim_at(SETTINGS, ledger, NOON))
     assert follower.follow(NOON, ledger).cost_per_volume == D("0.002")
     _fills(ledger, vb_fee_tier_follower.MEASURED_COST_FILLS - 1)
     # the verdict is judged again when a UTC day starts
@@ -76,17 +76,22 @@ def test_the_break_even_cost_is_the_account_taker_fee_until_enough_fills_then_wh
 def test_without_the_account_fee_rates_the_cost_is_the_market_taker_fee():
     ledger = vb_ledger.Ledger(D(1))
     follower = _follower()
-    asyncio.run(follower.aim_at(SETTINGS, ledger, NOON, running=False))
+    asyncio.run(follower.aim_at(SETTINGS, ledger, NOON))
     assert follower.follow(NOON, ledger).cost_per_volume == D("0.0025")
 
 
-def test_aimed_again_while_running_the_account_volume_holds_the_mode_volume_since_the_start():
-    ledger = vb_ledger.Ledger(D(1))
-    _fills(ledger, 3)
-    for running, volume_30d in ((False, D(500)), (True, D(500) + ledger.volume)):
+def test_the_account_volume_holds_the_run_s_volume_when_aimed_again_or_resumed():
+    # a fresh run, then one aimed at again while running or resumed from its state file with 3 fills done
+    fresh = vb_ledger.Ledger(D(1))
+    resumed = vb_ledger.Ledger(D(1))
+    _fills(resumed, 3)
+    for ledger, volume_30d in ((fresh, D(500)), (resumed, D(500) + resumed.volume)):
         follower = _follower()
-        asyncio.run(follower.aim_at(SETTINGS, ledger, NOON, running=running))
-        assert follower.follow(NOON, ledger).volume_30d == volume_30d
+        asyncio.run(follower.aim_at(SETTINGS, ledger, NOON))
+        view = follower.follow(NOON, ledger)
+        assert view.volume_30d == volume_30d
+    # what is left to trade after the resume is what the level still needs, not the whole amount again
+    assert follower.aim.effective.volume_target - resumed.volume == view.volume_needed
 
 
 def test_the_fee_level_is_said_once_per_change_and_ends_the_status_line():
@@ -98,7 +103,7 @@ def test_the_fee_level_is_said_once_per_change_and_ends_the_status_line():
         follower = vb_fee_tier_follower.FeeTierFollower(AccountAnswers(), Said())
         follower.apply(settings)
         assert follower.status_text() is None
-        asyncio.run(follower.aim_at(settings, ledger, NOON, running=False))
+        asyncio.run(follower.aim_at(settings, ledger, NOON))
         views = [follower.follow(now, ledger) for now in (NOON, NOON + 60, NOON + DAY)]
         said = [line for line in follower.logger.lines if line.startswith("Fee tier: ")]
         assert said == [f"Fee tier: {views[0].text()}", f"Fee tier: {views[-1].text()}"][:lines]
