@@ -6,17 +6,41 @@ through the ccxt client OctoBot trades with (no OctoBot import: the gateway hand
   transaction summary, whose fee tier is read from the response itself).
 - 30-day volume: reported by Kraken (`TradeVolume`: `volume`) and Coinbase (transaction summary:
   `total_volume`); elsewhere the sum of the account's trades of the traded pair over 30 days, in its quote
-  currency (other pairs of the account are not counted: the source says so).
+  currency (other pairs of the account are not counted: the source says so). The trades are read page after page
+  (ccxt's `fetch_my_trades` with `since`, `limit` and `until`) within each time span one request may cover, as
+  `TRADE_HISTORIES` states per exchange, until a page brings no new trade.
 """
 import decimal
 import typing
 
 THIRTY_DAYS_MS = 30 * 24 * 3600 * 1000
 DAY_MS = 24 * 3600 * 1000
-# trades read per request, and at most this many requests (a 30-day history of a very active account is cut
-# there: the source says so)
+# trades asked per request where the exchange's limit is not known
 TRADES_PAGE = 1000
-MAX_TRADE_PAGES = 30
+# at most this many requests for the trades (a 30-day history of a very active account is cut there: the source
+# says so)
+MAX_TRADE_REQUESTS = 200
+
+
+class TradeHistory(typing.NamedTuple):
+    """How an exchange's trade history answers ccxt's `fetch_my_trades`."""
+    # the most trades one request returns
+    page: int
+    # the longest time span (ms) one request may cover; None: the whole 30 days
+    span_ms: typing.Optional[int]
+    # a page holds the newest trades of the span asked (else the oldest, ccxt's `since` reading)
+    newest_first: bool
+
+
+TRADE_HISTORIES = {
+    # myTrades: at most 1000 a request; a start and an end at most 24 h apart; oldest first from the start
+    "binance": TradeHistory(1000, DAY_MS, False),
+    # trade/fills-history: at most 100 a request (ccxt sends no limit with `since`), the newest first, 3 months
+    "okx": TradeHistory(100, None, True),
+    # execution/list: at most 100 a request; a start and an end at most 7 days apart; the newest first
+    "bybit": TradeHistory(100, 7 * DAY_MS, True),
+}
+OTHER_TRADE_HISTORY = TradeHistory(TRADES_PAGE, None, False)
 
 
 class FeeRates(typing.NamedTuple):
@@ -89,32 +113,63 @@ async def reported_volume(client, symbol: str) -> typing.Optional[AccountVolume]
     return None
 
 
+def _trade_key(trade) -> tuple:
+    if trade.get("id") is not None:
+        return trade["id"], trade.get("timestamp")
+    return trade.get("timestamp"), trade.get("order"), trade.get("amount"), trade.get("price")
+
+
+def _spans(since: int, until: int, span_ms: typing.Optional[int]) -> list:
+    """[start, end] spans (both ends included) covering since..until, each shorter than `span_ms`."""
+    if span_ms is None:
+        return [(since, until)]
+    return [(start, min(start + span_ms - 1, until)) for start in range(since, until, span_ms)]
+
+
+async def _read_trades(client, symbol: str, history: TradeHistory, since: int, until: int) -> tuple:
+    """The account's trades of `symbol` between `since` and `until`, each once, and whether all were read (False:
+    cut at MAX_TRADE_REQUESTS requests). Each span is read page after page, the next page starting (or ending,
+    newest first) at the last page's edge: trades of that millisecond come again and are counted once. A span ends
+    on a page without a new trade, so an empty span does not end the reading."""
+    trades = {}
+    requests = 0
+    for start, end in _spans(since, until, history.span_ms):
+        # uncapped, oldest first: `since` alone, as ccxt reads it
+        params = {"until": end} if history.span_ms is not None or history.newest_first else {}
+        while True:
+            if requests >= MAX_TRADE_REQUESTS:
+                return list(trades.values()), False
+            page = await client.fetch_my_trades(symbol, since=start, limit=history.page, params=params)
+            requests += 1
+            new = [trade for trade in page if _trade_key(trade) not in trades]
+            trades.update((_trade_key(trade), trade) for trade in new)
+            times = [trade["timestamp"] for trade in new if trade.get("timestamp")]
+            if not times:
+                break
+            if history.newest_first:
+                params = {**params, "until": min(times)}
+            else:
+                start = max(times)
+    return list(trades.values()), True
+
+
 async def traded_volume(client, symbol: str, now_ms: int) -> AccountVolume:
     """The account's volume of `symbol` over the last 30 days, summed from its trades (quote currency)."""
-    since = now_ms - THIRTY_DAYS_MS
+    history = TRADE_HISTORIES.get(_exchange_id(client), OTHER_TRADE_HISTORY)
+    trades, complete = await _read_trades(client, symbol, history, now_ms - THIRTY_DAYS_MS, now_ms)
     total = decimal.Decimal(0)
     daily = {}
-    seen = set()
-    complete = False
-    for _ in range(MAX_TRADE_PAGES):
-        trades = await client.fetch_my_trades(symbol, since=since, limit=TRADES_PAGE)
-        new = [trade for trade in trades if (trade.get("id"), trade.get("timestamp")) not in seen]
-        for trade in new:
-            seen.add((trade.get("id"), trade.get("timestamp")))
-            cost = _decimal(trade.get("cost"))
-            if cost is None:
-                cost = (_decimal(trade.get("amount")) or 0) * (_decimal(trade.get("price")) or 0)
-            total += cost
-            day = int(trade["timestamp"] // DAY_MS) if trade.get("timestamp") else None
-            if day is not None:
-                daily[day] = daily.get(day, decimal.Decimal(0)) + cost
-        if len(trades) < TRADES_PAGE or not new:
-            complete = True
-            break
-        since = max(trade["timestamp"] for trade in new if trade.get("timestamp")) + 1
+    for trade in trades:
+        cost = _decimal(trade.get("cost"))
+        if cost is None:
+            cost = (_decimal(trade.get("amount")) or 0) * (_decimal(trade.get("price")) or 0)
+        total += cost
+        if trade.get("timestamp"):
+            day = int(trade["timestamp"] // DAY_MS)
+            daily[day] = daily.get(day, decimal.Decimal(0)) + cost
     quote = symbol.split("/")[1].split(":")[0] if "/" in symbol else ""
     source = f"{_exchange_id(client)} trades of {symbol} over 30 days ({quote}; this pair only, other pairs not counted"
-    source += ")" if complete else f", cut at {len(seen)} trades)"
+    source += ")" if complete else f", cut at {len(trades)} trades after {MAX_TRADE_REQUESTS} requests)"
     return AccountVolume(total, source, daily, currency=quote)
 
 

@@ -21,7 +21,7 @@ ZERO = decimal.Decimal(0)
 
 class Books:
     def __init__(self, gateway: vb_gateway.Gateway, ledger: vb_ledger.Ledger, logger, describe_fill,
-                 markout_seconds: float = 60.0):
+                 markout_seconds: float):
         self.gateway = gateway
         self.ledger = ledger
         self.logger = logger

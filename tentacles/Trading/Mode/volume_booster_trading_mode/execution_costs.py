@@ -20,6 +20,9 @@ TWO = decimal.Decimal(2)
 BPS = decimal.Decimal(10000)
 # the markouts averaged: the most recent ones, so a market that changes character is followed
 MARKOUTS_KEPT = 50
+# fills waiting for their markout: at most this many (a burst beyond it drops the oldest unmeasured fills, so
+# memory stays flat whatever the fill rate)
+PENDING_MARKOUTS_KEPT = 1000
 # the prior counts as this many measured fills
 PRIOR_WEIGHT = 5
 # resting orders judged on their recent outcomes: at most this many, none older than this
@@ -38,7 +41,7 @@ class ExecutionStats:
     def __init__(self, markout_seconds: float):
         self.markout_seconds = markout_seconds
         # (due time, side, fill price) waiting for their markout
-        self._pending = collections.deque()
+        self._pending = collections.deque(maxlen=PENDING_MARKOUTS_KEPT)
         # adverse selection of each measured fill, as a fraction of its price (positive: a cost)
         self.markouts = collections.deque(maxlen=MARKOUTS_KEPT)
         # (close time, filled) of recent resting orders

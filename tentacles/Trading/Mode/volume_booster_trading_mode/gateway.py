@@ -1,5 +1,7 @@
-"""The only module of the mode that talks to OctoBot: market view, precision and minimums, order creation and
-cancellation, the exchange's trades and open orders, the portfolio, the settings file and the state folder.
+"""The mode's gateway to OctoBot: market view, precision and minimums, order creation and cancellation, the
+exchange's trades and open orders, the settings file and the state folder. With gateway_account.py (the account:
+portfolio, fee level, fees charged, records of closed orders), which it owns and whose readings it offers as its
+own, it is the only code of the mode that talks to OctoBot.
 
 What it returns is the mode's own vocabulary (sides as strings, Decimal amounts, ledger fills, strategy views);
 OctoBot's order objects pass through it opaque, as handles for cancelling.
@@ -21,7 +23,7 @@ import octobot_trading.personal_data as trading_personal_data
 from . import account_volume as vb_account_volume
 from . import actions
 from . import exchange_rules as vb_exchange_rules
-from . import fee_check as vb_fee_check
+from . import gateway_account as vb_gateway_account
 from . import journal as vb_journal
 from . import ledger as vb_ledger
 from . import planner as vb_planner
@@ -62,6 +64,7 @@ class Gateway:
         self._settings_file_stamp = None
         # the account joined the exchange's self-trade prevention group (setting gate_stp_group)
         self.stp_group = False
+        self.account = vb_gateway_account.Account(self.exchange_manager, self.symbol, self.base, self.quote, logger)
 
     # ----- time and place -----
     @property
@@ -118,23 +121,24 @@ class Gateway:
             return
         self.logger.info(f"Settings file {path} changed: settings reloaded")
 
-    # ----- portfolio -----
+    # ----- the account (gateway_account.py) -----
     def starting_allocation(self) -> dict:
-        """Each currency's starting total split between the traded pairs that use it, so two pairs never
-        count on the same funds."""
-        pairs = self.exchange_manager.exchange_config.traded_symbol_pairs or [self.symbol]
-        allocation = {}
-        for currency in (self.base, self.quote):
-            users = sum(1 for pair in pairs if currency in commons_symbols.parse_symbol(pair).base_and_quote())
-            allocation[currency] = self._holding(currency).total / max(users, 1)
-        return allocation
+        return self.account.starting_allocation()
 
     def available(self, currency: str) -> decimal.Decimal:
-        return self._holding(currency).available
+        return self.account.available(currency)
 
-    def _holding(self, currency: str):
-        return self.exchange_manager.exchange_personal_data.portfolio_manager.portfolio.get_currency_portfolio(
-            currency)
+    async def account_volume(self, settings) -> vb_account_volume.AccountVolume:
+        return await self.account.volume(settings)
+
+    async def account_fee_rates(self) -> typing.Optional[vb_account_volume.FeeRates]:
+        return await self.account.fee_rates()
+
+    def fill(self, trade) -> vb_ledger.Fill:
+        return self.account.fill(trade)
+
+    def charged_fee(self, trade) -> tuple:
+        return self.account.charged_fee(trade)
 
     # ----- market -----
     async def market_view(self, settings, ledger, allocation: dict, open_orders: list,
@@ -229,48 +233,6 @@ class Gateway:
         except (KeyError, NotImplementedError, TypeError):
             return ZERO
 
-    # ----- the account's fee level -----
-    @property
-    def exchange_name(self) -> str:
-        return self.exchange_manager.exchange_name
-
-    def _ccxt_client(self):
-        """The ccxt client OctoBot trades with (None when there is none, as in a backtest)."""
-        connector = getattr(self.exchange_manager.exchange, "connector", None)
-        return getattr(connector, "client", None)
-
-    async def account_volume(self, settings) -> vb_account_volume.AccountVolume:
-        """The account's 30-day volume: from the exchange when trading for real, else (paper trading, backtests,
-        an exchange that tells nothing) the `volume_30d` setting. A failed read is a warning, never a stop."""
-        fallback = settings.volume_30d
-        if self.is_backtesting or self.exchange_manager.is_trader_simulated:
-            mode = "backtesting" if self.is_backtesting else "paper trading"
-            return vb_account_volume.AccountVolume(fallback, f"setting volume_30d, {mode}", from_setting=True)
-        client = self._ccxt_client()
-        if client is None:
-            return vb_account_volume.AccountVolume(fallback, "setting volume_30d, no exchange client",
-                                                   from_setting=True)
-        try:
-            volume = await vb_account_volume.account_volume(client, self.symbol, int(self.now() * 1000))
-        except Exception as err:
-            self.logger.warning(f"The account's 30-day volume could not be read from {self.exchange_name} "
-                                f"({err.__class__.__name__}: {err}): using volume_30d {fallback}")
-            return vb_account_volume.AccountVolume(fallback, "setting volume_30d, the exchange's answer failed",
-                                                   from_setting=True)
-        return volume
-
-    async def account_fee_rates(self) -> typing.Optional[vb_account_volume.FeeRates]:
-        """The account's fee rates on this pair as the exchange states them (None in a simulation or on failure)."""
-        client = self._ccxt_client()
-        if self.is_backtesting or self.exchange_manager.is_trader_simulated or client is None:
-            return None
-        try:
-            return await vb_account_volume.fee_rates(client, self.symbol)
-        except Exception as err:
-            self.logger.warning(f"The account's fee rates could not be read from {self.exchange_name} "
-                                f"({err.__class__.__name__}: {err}): using the market's fees")
-            return None
-
     # ----- orders -----
     def order_size(self, place: actions.Place, symbol_market: dict) -> typing.Optional[tuple]:
         """(quantity, price) of `place` as the exchange takes it: at least its minimum, a buy leaving room for
@@ -330,24 +292,10 @@ class Gateway:
         """Every open order of the pair on the exchange (the mode's and others')."""
         return self.exchange_manager.exchange_personal_data.orders_manager.get_open_orders(symbol=self.symbol)
 
-    async def closed_order_info(self, order) -> typing.Optional[dict]:
-        """The exchange's raw record of an order it closed (ccxt's `info`), asked through OctoBot's exchange
-        connection: OctoBot's order objects do not keep it. None with a simulated trader (no exchange record) or
-        when the exchange cannot say."""
-        if self.exchange_manager.is_simulated or self.exchange_manager.trader.simulate:
-            return None
-        try:
-            raw = await self.exchange_manager.exchange.get_order(order.exchange_order_id, symbol=self.symbol)
-        except Exception as err:  # any failure leaves the close an ordinary expiry
-            self.logger.debug(f"Order {order.order_id} could not be fetched from the exchange ({err})")
-            return None
-        info = raw.get(trading_enums.ExchangeConstantsOrderColumns.INFO.value) if isinstance(raw, dict) else None
-        return info if isinstance(info, dict) else None
-
     async def self_trade_expiry_term(self, order) -> typing.Optional[str]:
         """The exchange's own words when it expired `order` (closed without its fill) to prevent a self-trade."""
         return vb_exchange_rules.self_trade_expiry_term(self.exchange_manager.exchange_name,
-                                                        await self.closed_order_info(order))
+                                                        await self.account.closed_order_info(order))
 
     # ----- trades -----
     def new_trades(self) -> list:
@@ -369,19 +317,6 @@ class Gateway:
     def recorded_trades(self) -> list:
         """Every trade the exchange's record holds (every pair)."""
         return list(self.exchange_manager.exchange_personal_data.trades_manager.trades.values())
-
-    def fill(self, trade) -> vb_ledger.Fill:
-        return fill_from_trade(trade, self.base, self.quote, self.logger)
-
-    def charged_fee(self, trade) -> tuple:
-        """(rate, currency) of the fee the exchange charged on `trade`; the rate is None when the fee is in a
-        currency the mode cannot value."""
-        fee = trade.fee or {}
-        currency = fee.get(trading_enums.FeePropertyColumns.CURRENCY.value)
-        quote_value = trade.total_cost if trade.total_cost else trade.executed_quantity * trade.executed_price
-        rate = vb_fee_check.fill_fee_rate(fee.get(trading_enums.FeePropertyColumns.COST.value), currency,
-                                          trade.executed_quantity, quote_value, self.base, self.quote)
-        return rate, currency
 
     # ----- housekeeping -----
     @staticmethod
@@ -423,37 +358,6 @@ def closed_how(order) -> typing.Optional[str]:
     if order.is_closed() or order.is_cancelled():
         return "expired"
     return None
-
-
-def fill_from_trade(trade, base: str, quote: str, logger=None) -> vb_ledger.Fill:
-    amount = trade.executed_quantity
-    price = trade.executed_price
-    quote_value = trade.total_cost if trade.total_cost else amount * price
-    fee_quote = fee_in_base = fee_in_quote = ZERO
-    if trade.fee:
-        cost = decimal.Decimal(str(trade.fee.get(trading_enums.FeePropertyColumns.COST.value) or 0))
-        currency = trade.fee.get(trading_enums.FeePropertyColumns.CURRENCY.value)
-        if currency == quote:
-            fee_quote = fee_in_quote = cost
-        elif currency == base:
-            fee_in_base = cost
-            fee_quote = cost * price
-        elif cost and logger is not None:
-            logger.warning(f"Fee of {cost} {currency} on trade {trade.trade_id} is not in {base} or {quote}: not "
-                           f"converted")
-    return vb_ledger.Fill(
-        trade_id=str(trade.trade_id),
-        order_id=str(trade.origin_order_id),
-        side=trade.side.value,
-        amount=amount,
-        price=price,
-        quote_value=quote_value,
-        fee_quote=fee_quote,
-        timestamp=trade.executed_time,
-        is_maker=trade.taker_or_maker == _MAKER,
-        fee_in_base=fee_in_base,
-        fee_in_quote=fee_in_quote,
-    )
 
 
 # ----- market status -----

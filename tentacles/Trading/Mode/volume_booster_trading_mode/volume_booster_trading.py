@@ -2,8 +2,8 @@
 
 VolumeBoosterTradingMode declares the settings as OctoBot user inputs (from settings.SPECS); its producer
 (producer.py) starts its consumer (consumer.py) directly, and the consumer owns the randomized buy/sell loop.
-The rest lives in modules of one job each: settings, planner and strategy (decisions), gateway (the only code
-that talks to OctoBot), executor (carrying decisions out), books and own_orders (what the mode owns and has
+The rest lives in modules of one job each: settings, planner and strategy (decisions), gateway and
+gateway_account (the only code that talks to OctoBot), executor (carrying decisions out), books and own_orders (what the mode owns and has
 filled), recovery and restart (resuming a run), ledger, journal, clock, waiting, status, views.
 """
 import inspect

@@ -35,6 +35,17 @@ def test_markouts_wait_for_a_price():
     assert list(stats.markouts) == [D(0)]
 
 
+def test_fills_waiting_for_their_markout_are_bounded_the_oldest_dropped():
+    stats = execution_costs.ExecutionStats(markout_seconds=0)
+    for time in range(execution_costs.PENDING_MARKOUTS_KEPT + 1):
+        stats.resting_fill(time, "buy", D(100))
+    # the fill of time 0 was dropped for the newest: nothing is due yet at time 0
+    stats.observe(0, D(99))
+    assert list(stats.markouts) == []
+    stats.observe(1, D(99))
+    assert list(stats.markouts) == [D("0.01")]
+
+
 def test_the_prior_stands_in_for_fills_not_measured_yet():
     prior = D("0.0005")
     assert execution_costs.expected_adverse_selection(prior, D(0), 0) == prior

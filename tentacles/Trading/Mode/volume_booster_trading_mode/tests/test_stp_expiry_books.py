@@ -13,6 +13,7 @@ import octobot_trading.enums as trading_enums
 from tentacles.Trading.Mode.volume_booster_trading_mode import books as vb_books
 from tentacles.Trading.Mode.volume_booster_trading_mode import gateway as vb_gateway
 from tentacles.Trading.Mode.volume_booster_trading_mode import ledger as vb_ledger
+from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
 from tentacles.Trading.Mode.volume_booster_trading_mode.tests import test_exchange_rules as shapes
 
 
@@ -58,7 +59,8 @@ def books_on(exchange_id, raw_by_id, simulated=False):
                                     trader=types.SimpleNamespace(simulate=simulated))
     lines = Lines()
     gateway = vb_gateway.Gateway(types.SimpleNamespace(exchange_manager=manager, symbol="BTC/USDT"), lines)
-    books = vb_books.Books(gateway, vb_ledger.Ledger(1000), lines, str)
+    books = vb_books.Books(gateway, vb_ledger.Ledger(1000), lines, str,
+                           vb_settings.parse_settings({}).markout_seconds)
     return books, lines, exchange
 
 
