@@ -24,7 +24,7 @@ class Observed:
 
     def __call__(self, booster):
         self.choices.append(booster.view().execution_choice)
-        self.markout_counts.append(booster.books.progress(booster.clock.now(), booster.started_at).markout_count)
+        self.markout_counts.append(len(booster.books.progress(booster.clock.now(), booster.started_at).markouts))
 
 
 def auto_run(fees, **overrides):

@@ -182,6 +182,7 @@ class Books:
 
     def progress(self, now: float, started_at: float) -> vb_planner.Progress:
         price = self.gateway.last_price()
+        markouts = self.execution.recent_markouts(now)
         return vb_planner.Progress(
             volume=self.ledger.volume,
             pending=self.pending_quote(),
@@ -190,8 +191,7 @@ class Books:
             now=now,
             started_at=started_at,
             fill_ratio=float(self.ledger.volume / self.placed_volume) if self.placed_volume else None,
-            markout_sum=self.execution.markout_sum,
-            markout_count=len(self.execution.markouts),
+            markouts=tuple(markouts),
             resting_fill_ratio=self.execution.resting_fill_ratio(now),
         )
 

@@ -116,9 +116,8 @@ class Progress(typing.NamedTuple):
     started_at: float = 0.0
     # filled volume / placed volume so far (None before any order)
     fill_ratio: typing.Optional[float] = None
-    # measured adverse selection of resting fills: sum and count of the recent markouts (fractions)
-    markout_sum: decimal.Decimal = ZERO
-    markout_count: int = 0
+    # the recent markouts of resting fills (fractions; positive: adverse selection)
+    markouts: tuple = ()
     # share of the recent resting orders that filled (None: too few closed)
     resting_fill_ratio: typing.Optional[float] = None
 
@@ -334,14 +333,14 @@ class Planner:
         if settings.order_type != settings_module.AUTO:
             return None
         prior = settings.adverse_selection_prior_bps / execution_costs.BPS
-        adverse = execution_costs.expected_adverse_selection(prior, progress.markout_sum, progress.markout_count)
+        adverse = execution_costs.expected_adverse_selection(prior, progress.markouts)
         late = execution_costs.behind_pace(
             progress.volume, settings.volume_target, progress.started_at, progress.now,
             settings.deadline_hours * 3600 * DEADLINE_SAFETY,
             settings.max_order_amount * execution_costs.PACE_SLACK_ORDERS)
         return execution_costs.choose(market.maker_fee_rate, market.taker_fee_rate,
                                       execution_costs.half_spread(market.best_bid, market.best_ask), adverse, late,
-                                      progress.resting_fill_ratio)
+                                      progress.resting_fill_ratio, execution_costs.markout_error(progress.markouts))
 
     def _plan_side(self, side: str, uncovered: decimal.Decimal, market: MarketSnapshot, resting: bool,
                    choice: typing.Optional[execution_costs.Choice] = None,

@@ -18,11 +18,36 @@ def test_markout_is_the_later_mid_against_the_fill_price_on_each_side():
     assert list(stats.markouts) == []
     stats.observe(65, D(99))
     # the buy is due (price fell 1 %: a cost), the sell not yet
-    assert list(stats.markouts) == [D("0.01")]
+    assert stats.markouts == [D("0.01")]
     stats.observe(70, D(98))
     # the sell filled at 100 and the price fell to 98: in its favour
-    assert list(stats.markouts) == [D("0.01"), D("-0.02")]
-    assert stats.markout_sum == D("-0.01")
+    assert stats.markouts == [D("0.01"), D("-0.02")]
+    # both filled within the same minute: one observation, their mean
+    assert stats.recent_markouts(70) == [D("-0.005")]
+
+
+def test_markouts_older_than_an_hour_no_longer_count():
+    stats = execution_costs.ExecutionStats(markout_seconds=60)
+    stats.resting_fill(0, "buy", D(100))
+    stats.resting_fill(60, "sell", D(100))
+    stats.observe(65, D(99))
+    stats.observe(125, D(98))
+    age = execution_costs.MARKOUT_MAX_AGE_SECONDS
+    assert stats.recent_markouts(65 + age) == [D("0.01"), D("-0.02")]
+    assert stats.recent_markouts(66 + age) == [D("-0.02")]
+    # the estimate is the prior's again, and resting is tried anew
+    assert stats.recent_markouts(126 + age) == []
+
+
+def test_fills_of_the_same_window_are_one_observation():
+    stats = execution_costs.ExecutionStats(markout_seconds=60)
+    # two buys filled in the same minute, a sell in the next one
+    stats.resting_fill(0, "buy", D(100))
+    stats.resting_fill(30, "buy", D(101))
+    stats.resting_fill(70, "sell", D(100))
+    stats.observe(130, D(100))
+    assert stats.markouts == [D(0), D(1) / D(101), D(0)]
+    assert stats.recent_markouts(130) == [D(1) / D(101) / 2, D(0)]
 
 
 def test_markouts_wait_for_a_price():
@@ -36,26 +61,40 @@ def test_markouts_wait_for_a_price():
 
 
 def test_fills_waiting_for_their_markout_are_bounded_the_oldest_dropped():
-    stats = execution_costs.ExecutionStats(markout_seconds=0)
-    for time in range(execution_costs.PENDING_MARKOUTS_KEPT + 1):
+    stats = execution_costs.ExecutionStats(markout_seconds=1)
+    for time in range(-1, execution_costs.PENDING_MARKOUTS_KEPT):
         stats.resting_fill(time, "buy", D(100))
-    # the fill of time 0 was dropped for the newest: nothing is due yet at time 0
+    # the fill of time -1 was dropped for the newest: nothing is due yet at time 0
     stats.observe(0, D(99))
     assert list(stats.markouts) == []
     stats.observe(1, D(99))
-    assert list(stats.markouts) == [D("0.01")]
+    assert stats.markouts == [D("0.01")]
 
 
 def test_the_prior_stands_in_for_fills_not_measured_yet():
     prior = D("0.0005")
-    assert execution_costs.expected_adverse_selection(prior, D(0), 0) == prior
+    assert execution_costs.expected_adverse_selection(prior, ()) == prior
     # as many measured fills at zero as the prior's weight: halfway
     weight = execution_costs.PRIOR_WEIGHT
-    assert execution_costs.expected_adverse_selection(prior, D(0), weight) == prior / 2
+    assert execution_costs.expected_adverse_selection(prior, [D(0)] * weight) == prior / 2
     # many measurements outweigh the prior
-    many = 1000
-    measured = execution_costs.expected_adverse_selection(prior, D("0.0001") * many, many)
+    measured = execution_costs.expected_adverse_selection(prior, [D("0.0001")] * 1000)
     assert abs(measured - D("0.0001")) < D("0.000002")
+
+
+def test_the_error_of_the_markouts_mean():
+    assert execution_costs.markout_error([D("0.001")]) == 0
+    # a sample stdev of 0.00115 over 4 markouts: 0.00058
+    assert abs(execution_costs.markout_error([D("0.001"), D("-0.001"), D("0.001"), D("-0.001")])
+               - D("0.000577350")) < D("0.000000001")
+
+
+def test_noisy_markouts_do_not_turn_resting_to_taking():
+    # 12 bps measured against an 8 bps fee gap: taking, unless the measurement's error covers the difference
+    assert not execution_costs.choose(MAKER, TAKER, D(0), D("0.0012"), False, None).resting
+    noisy = execution_costs.choose(MAKER, TAKER, D(0), D("0.0012"), False, None, adverse_error=D("0.0005"))
+    assert noisy.resting and "± 5.0" in noisy.reason
+    assert not execution_costs.choose(MAKER, TAKER, D(0), D("0.0012"), False, None, D("0.0001")).resting
 
 
 def test_resting_fill_ratio_needs_enough_recent_outcomes():
@@ -127,7 +166,7 @@ def test_auto_takes_with_equal_fees_and_after_bad_markouts():
     plan = make().plan(vb_planner.Progress(D(0)), market(maker=TAKER))
     assert not plan.is_limit and plan.price == D(100) and plan.choice.startswith("taking")
     # 20 resting fills measured at 15 bps of adverse selection: resting costs more than the 8 bps fee gap
-    bad = vb_planner.Progress(D(0), markout_sum=D("0.0015") * 20, markout_count=20)
+    bad = vb_planner.Progress(D(0), markouts=(D("0.0015"),) * 20)
     assert not make().plan(bad, market()).is_limit
 
 
