@@ -8,6 +8,7 @@ exit code; and, from the stand-in, the order book it served.
 """
 import datetime
 import decimal
+import re
 import shutil
 import time
 
@@ -246,13 +247,25 @@ def test_each_execution_style_live(bot, standin):
         write_settings(bot, dict(order_type="market"))
         to_market = running.wait_for(live_run.SETTINGS_RELOADED, WAIT, start=to_limit.end())[0]
         running.wait_for(live_run.CREATING, WAIT, count=2, start=to_market.end())
+        write_settings(bot, dict(order_type="auto"))
+        to_auto = running.wait_for(live_run.SETTINGS_RELOADED, WAIT, start=to_market.end())[0]
+        running.wait_for(live_run.CREATING, WAIT, count=2, start=to_auto.end())
         rc = running.interrupt()
     output = running.output()
     assert rc == 0, output[-6000:]
     created = live_run.orders(output)
     maker = [order for order in created if order.position < to_limit.start()]
     limit = [order for order in created if to_limit.end() < order.position < to_market.start()]
-    market = [order for order in created if order.position > to_market.end()]
+    market = [order for order in created if to_market.end() < order.position < to_auto.start()]
+    auto = [order for order in created if order.position > to_auto.end()]
+
+    # auto with the profile's equal fees: resting would cost the maker fee plus its assumed adverse selection
+    # (15 bps), taking the taker fee plus half the served spread (2 bps): it takes
+    choice = re.search(r"Auto execution taking: cheaper or equal \(rest 15\.0 bps \(maker fee \+ adverse "
+                       r"selection\) vs take (?P<take>\d+\.\d) bps\)", output[to_auto.end():])
+    assert choice, output[to_auto.end():][-3000:]
+    assert decimal.Decimal(choice["take"]) == decimal.Decimal(10) + decimal.Decimal(str(standin.spread_bps)) / 2
+    assert auto and all(not order.is_limit for order in auto)
 
     # maker orders rest at the best bid / ask the exchange served
     tops = standin.served_book_tops()
