@@ -99,3 +99,15 @@ def test_behind_its_deadline_pace_auto_takes():
     assert any(place.resting for place in places)
     assert run.result.target_reached
     assert run.result.time_to_target_seconds <= deadline_hours * 3600 + runs.ONE_MINUTE_STEP
+
+
+def test_where_resting_orders_almost_never_fill_auto_takes():
+    # resting 1 % away from the price, orders time out unfilled: after 20 of them without a fill auto takes
+    run = auto_run(CHEAP_MAKER, maker_offset_percent=1, reprice_percent=5, limit_order_timeout_seconds=60)
+    places = [plan["outcome"] for plan in run.plans if hasattr(plan["outcome"], "choice")]
+    quiet = [place for place in places if "of recent resting orders filled" in place.choice]
+    assert quiet and all(not place.resting for place in quiet)
+    assert places[0].resting
+    assert run.result.target_reached
+    # each resting order timed out: it was one created for nothing
+    assert run.result.orders_created < 2 * run.result.fills

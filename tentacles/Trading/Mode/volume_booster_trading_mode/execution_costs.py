@@ -6,7 +6,7 @@ between resting and taking.
   price moved against a resting fill `markout_seconds` after it (a buy filled, then the price kept falling).
   Before enough fills were measured, a prior stands in for the missing ones (a shrunk mean).
 - Resting gives way to taking when the run falls behind its deadline pace, or when recent resting orders
-  rarely fill (each unfilled one is an order created and cancelled for nothing).
+  almost never fill (each unfilled one is an order created and cancelled for nothing).
 Pure Python (Decimal amounts), no OctoBot import.
 """
 import collections
@@ -29,11 +29,13 @@ MARKOUT_MAX_AGE_SECONDS = 3600
 PENDING_MARKOUTS_KEPT = 1000
 # the prior counts as this many measured fills
 PRIOR_WEIGHT = 5
-# resting orders judged on their recent outcomes: at most this many, none older than this
+# resting orders judged on their recent outcomes: at most this many, none older than this (after a quiet spell,
+# resting is tried again this soon)
 OUTCOMES_KEPT = 50
-OUTCOMES_MAX_AGE_SECONDS = 1800
-# below this share of recent resting orders filled (once enough closed), auto takes instead
-MIN_RESTING_FILL_RATIO = 0.2
+OUTCOMES_MAX_AGE_SECONDS = 600
+# below this share of recent resting orders filled (once enough closed), the market is too quiet for resting
+# orders: more than twenty would be created per fill, auto takes instead
+MIN_RESTING_FILL_RATIO = 0.05
 MIN_OUTCOMES = 20
 # behind the deadline pace by more than this many of the largest orders: auto takes
 PACE_SLACK_ORDERS = 2

@@ -130,10 +130,10 @@ def test_choose_the_cheaper_way():
 def test_taking_when_behind_the_pace_or_resting_orders_rarely_fill():
     late = execution_costs.choose(MAKER, TAKER, D(0), D(0), True, None)
     assert not late.resting and "behind the deadline pace" in late.reason
-    rare = execution_costs.choose(MAKER, TAKER, D(0), D(0), False, 0.1)
-    assert not rare.resting and "10% of recent resting orders filled" in rare.reason
-    # at most about five orders per fill: a fifth of them filling is enough
-    assert execution_costs.choose(MAKER, TAKER, D(0), D(0), False, 0.2).resting
+    # a market too quiet for resting orders: more than 20 of them created per fill
+    rare = execution_costs.choose(MAKER, TAKER, D(0), D(0), False, 0.04)
+    assert not rare.resting and "4% of recent resting orders filled" in rare.reason
+    assert execution_costs.choose(MAKER, TAKER, D(0), D(0), False, 0.05).resting
 
 
 def test_behind_pace():
