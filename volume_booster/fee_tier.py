@@ -194,7 +194,7 @@ def fees(level) -> str:
 
 def format_plan(fee_tiers, schedule, result, keep, maker_share) -> str:
     currency = schedule.volume_currency
-    deadline = fee_tiers.iso_utc(result.deadline).replace("T", " ").replace(":00Z", " UTC")
+    deadline = fee_tiers.readable_utc(result.deadline)
     lines = [f"{schedule.exchange} fee tiers (table checked {schedule.checked}; level recomputed "
              f"{schedule.recompute.describe()}, rolling {schedule.window_days}-day {currency} volume)",
              f"  30-day volume    {money(result.volume_30d, currency)}",

@@ -300,6 +300,11 @@ def iso_utc(epoch_seconds: float) -> str:
     return datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def readable_utc(epoch_seconds: float) -> str:
+    """A time as reports print it: 2026-12-02 16:00 UTC."""
+    return datetime.datetime.fromtimestamp(epoch_seconds, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _window(schedule: FeeSchedule, volume_30d, daily_volumes) -> list:
     if daily_volumes is None:
         return even_daily_volumes(schedule, volume_30d)

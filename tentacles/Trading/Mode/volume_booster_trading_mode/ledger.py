@@ -10,6 +10,7 @@ import decimal
 from . import actions
 
 ZERO = decimal.Decimal(0)
+DAY_SECONDS = 86400
 # counted trade ids remembered: far more than an exchange's record of recent trades (OctoBot keeps 10,000),
 # so a trade seen again is always recognised, while memory stays bounded on endless runs
 COUNTED_IDS_KEPT = 50000
@@ -105,7 +106,7 @@ class Ledger:
         self.base_fees += fill.fee_in_base
         self.quote_fees += fill.fee_in_quote
         self.fills_count += 1
-        day = _utc_day(fill.timestamp)
+        day = utc_day(fill.timestamp)
         self._day_volumes[day] = self._day_volumes.get(day, ZERO) + fill.quote_value
         for old_day in [d for d in self._day_volumes if d < day - 1]:
             del self._day_volumes[old_day]
@@ -123,7 +124,7 @@ class Ledger:
 
     def day_volume(self, timestamp: float) -> decimal.Decimal:
         """Volume filled during the UTC day of `timestamp`."""
-        return self._day_volumes.get(_utc_day(timestamp), ZERO)
+        return self._day_volumes.get(utc_day(timestamp), ZERO)
 
     def has_counted(self, trade_id: str) -> bool:
         return trade_id in self._counted_trade_ids
@@ -205,5 +206,6 @@ class Ledger:
         return ledger
 
 
-def _utc_day(timestamp: float) -> int:
-    return int(timestamp // 86400)
+def utc_day(timestamp: float) -> int:
+    """The number of the UTC day of `timestamp` (days since the epoch)."""
+    return int(timestamp // DAY_SECONDS)

@@ -28,6 +28,7 @@ import typing
 from . import actions
 from . import execution_costs
 from . import settings as settings_module
+from .ledger import DAY_SECONDS
 
 ZERO = decimal.Decimal(0)
 ONE = decimal.Decimal(1)
@@ -36,7 +37,6 @@ BUY = actions.BUY
 SELL = actions.SELL
 # with a deadline, aim to finish when this share of the remaining time has passed
 DEADLINE_SAFETY = 0.9
-DAY_SECONDS = 86400
 # an order raised to the exchange minimum stays this much above it, so rounding never takes it below
 EXCHANGE_MINIMUM_MARGIN = decimal.Decimal("1.001")
 

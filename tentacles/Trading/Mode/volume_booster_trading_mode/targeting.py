@@ -12,17 +12,16 @@ the effective settings the planner runs with, the break-even verdict and one lin
 Pure Python, no OctoBot import.
 """
 import dataclasses
-import datetime
 import decimal
 import typing
 
 from . import fee_tiers
 from . import settings as vb_settings
+from .ledger import DAY_SECONDS, utc_day
 
 D = decimal.Decimal
 ZERO = D(0)
 HUNDRED = D(100)
-DAY_SECONDS = 86400
 WINDOW_DAYS = 30
 # the shortest deadline the planner is given (an exchange recompute due now still leaves this much)
 MIN_DEADLINE_HOURS = 0.1
@@ -101,17 +100,11 @@ def _amount(value) -> str:
 
 
 def _utc(timestamp) -> str:
-    if timestamp is None:
-        return "-"
-    return datetime.datetime.fromtimestamp(timestamp, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return "-" if timestamp is None else fee_tiers.readable_utc(timestamp)
 
 
 def _utc_day(day) -> str:
     return "-" if day is None else _utc(day * DAY_SECONDS)[:10]
-
-
-def utc_day(timestamp: float) -> int:
-    return int(timestamp // DAY_SECONDS)
 
 
 # OctoBot's name of an exchange -> the name of its table, where they differ
