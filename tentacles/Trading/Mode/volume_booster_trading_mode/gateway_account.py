@@ -114,22 +114,30 @@ class Account:
     def charged_fee(self, trade) -> tuple:
         """(rate, currency) of the fee the exchange charged on `trade`; the rate is None when the fee is in a
         currency the mode cannot value."""
-        fee = trade.fee or {}
-        currency = fee.get(_FEE_CURRENCY)
-        quote_value = trade.total_cost if trade.total_cost else trade.executed_quantity * trade.executed_price
-        rate = vb_fee_check.fill_fee_rate(fee.get(_FEE_COST), currency, trade.executed_quantity, quote_value,
+        cost, currency = trade_fee(trade)
+        rate = vb_fee_check.fill_fee_rate(cost, currency, trade.executed_quantity, quote_value_of(trade),
                                           self.base, self.quote)
         return rate, currency
+
+
+def quote_value_of(trade) -> decimal.Decimal:
+    """What a trade traded, in quote."""
+    return trade.total_cost if trade.total_cost else trade.executed_quantity * trade.executed_price
+
+
+def trade_fee(trade) -> tuple:
+    """(cost, currency) of the fee the exchange charged on `trade` (0 and None when it reports none)."""
+    fee = trade.fee or {}
+    return decimal.Decimal(str(fee.get(_FEE_COST) or 0)), fee.get(_FEE_CURRENCY)
 
 
 def fill_from_trade(trade, base: str, quote: str, logger=None) -> vb_ledger.Fill:
     amount = trade.executed_quantity
     price = trade.executed_price
-    quote_value = trade.total_cost if trade.total_cost else amount * price
+    quote_value = quote_value_of(trade)
     fee_quote = fee_in_base = fee_in_quote = ZERO
     if trade.fee:
-        cost = decimal.Decimal(str(trade.fee.get(_FEE_COST) or 0))
-        currency = trade.fee.get(_FEE_CURRENCY)
+        cost, currency = trade_fee(trade)
         if currency == quote:
             fee_quote = fee_in_quote = cost
         elif currency == base:
