@@ -111,8 +111,6 @@ class Choice(typing.NamedTuple):
     take_cost: decimal.Decimal
     rest_cost: decimal.Decimal
     reason: str
-    # behind the deadline pace: resting orders give way to taking
-    urgent: bool = False
 
 
 def half_spread(best_bid, best_ask) -> decimal.Decimal:
@@ -134,7 +132,7 @@ def choose(maker_fee: decimal.Decimal, taker_fee: decimal.Decimal, spread_half: 
     costs = (f"rest {rest_cost * BPS:.1f}{error} bps (maker fee + adverse selection) vs take "
              f"{take_cost * BPS:.1f} bps")
     if behind_pace:
-        return Choice(False, take_cost, rest_cost, f"taking: behind the deadline pace ({costs})", urgent=True)
+        return Choice(False, take_cost, rest_cost, f"taking: behind the deadline pace ({costs})")
     if resting_fill_ratio is not None and resting_fill_ratio < MIN_RESTING_FILL_RATIO:
         return Choice(False, take_cost, rest_cost,
                       f"taking: only {resting_fill_ratio:.0%} of recent resting orders filled ({costs})")

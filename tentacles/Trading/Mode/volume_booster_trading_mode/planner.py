@@ -334,13 +334,18 @@ class Planner:
             return None
         prior = settings.adverse_selection_prior_bps / execution_costs.BPS
         adverse = execution_costs.expected_adverse_selection(prior, progress.markouts)
-        late = execution_costs.behind_pace(
+        return execution_costs.choose(market.maker_fee_rate, market.taker_fee_rate,
+                                      execution_costs.half_spread(market.best_bid, market.best_ask), adverse,
+                                      self.behind_pace(progress), progress.resting_fill_ratio,
+                                      execution_costs.markout_error(progress.markouts))
+
+    def behind_pace(self, progress: Progress) -> bool:
+        """`auto` with a deadline: the filled volume lags the even pace toward the target (see execution_costs)."""
+        settings = self.settings
+        return settings.order_type == settings_module.AUTO and execution_costs.behind_pace(
             progress.volume, settings.volume_target, progress.started_at, progress.now,
             settings.deadline_hours * 3600 * DEADLINE_SAFETY,
             settings.max_order_amount * execution_costs.PACE_SLACK_ORDERS)
-        return execution_costs.choose(market.maker_fee_rate, market.taker_fee_rate,
-                                      execution_costs.half_spread(market.best_bid, market.best_ask), adverse, late,
-                                      progress.resting_fill_ratio, execution_costs.markout_error(progress.markouts))
 
     def _plan_side(self, side: str, uncovered: decimal.Decimal, market: MarketSnapshot, resting: bool,
                    choice: typing.Optional[execution_costs.Choice] = None,

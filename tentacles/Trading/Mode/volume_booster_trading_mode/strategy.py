@@ -97,9 +97,7 @@ def orders(view: StepView, market: vb_planner.MarketSnapshot, progress: vb_plann
     if len(view.open_orders) >= view.settings.max_open_orders:
         return actions.Decision(final=actions.Wait(f"{len(view.open_orders)} open orders (max_open_orders)"))
     if not closing_done:
-        choice = planner.execution_choice(market, progress)
-        if choice is not None and choice.urgent and view.open_orders and planner.waits_for_open_orders(progress,
-                                                                                                      market):
+        if view.open_orders and planner.behind_pace(progress) and planner.waits_for_open_orders(progress, market):
             # behind the deadline pace, the resting orders that cover the rest of the target give way to taking
             return actions.Decision(cancels=tuple(
                 actions.Cancel(order.order_id, "giving way to taking: behind the deadline pace")
