@@ -56,6 +56,15 @@ def backtest(bot, name: str) -> str:
     return output
 
 
+def report_fill_percents(output: str, target) -> list:
+    """The progress of each fill the mode logged, once its start line named `target` and the backtesting report
+    counted as many trades as the mode logged fills."""
+    assert float(STARTED_LINE.search(output)["target"]) == target
+    percents = [float(match["percent"]) for match in FILL_PERCENT.finditer(output)]
+    assert int(REPORT_TRADES_LINE.search(output)["count"]) == len(percents)
+    return percents
+
+
 @pytest.mark.e2e
 def test_shipped_profile_exits_after_the_report(bot):
     # the shipped profile as installed: auto orders (taking at the profile's equal fees), target 50,000 USDT
@@ -63,11 +72,9 @@ def test_shipped_profile_exits_after_the_report(bot):
                            "VolumeBoosterTradingMode.json").read_text())
     assert settings["orders"]["order_type"] == "auto"
     output = backtest(bot, "shipped_profile")
-    assert float(STARTED_LINE.search(output)["target"]) == settings["target_and_pacing"]["volume_target"]
-    percents = [float(match["percent"]) for match in FILL_PERCENT.finditer(output)]
+    percents = report_fill_percents(output, settings["target_and_pacing"]["volume_target"])
     assert percents and percents[-1] >= 100
     assert "target reached" in output
-    assert int(REPORT_TRADES_LINE.search(output)["count"]) == len(percents)
 
 
 @pytest.mark.e2e
@@ -77,22 +84,18 @@ def test_limit_orders_short_of_the_target_exit_after_the_report(bot):
     settings = write_settings(bot, {"order_type": "limit"})
     assert flatten_settings(settings)["price_offset_percent"] == 0.2
     output = backtest(bot, "limit_unreached")
-    assert float(STARTED_LINE.search(output)["target"]) == settings["target_and_pacing"]["volume_target"]
-    percents = [float(match["percent"]) for match in FILL_PERCENT.finditer(output)]
+    percents = report_fill_percents(output, settings["target_and_pacing"]["volume_target"])
     assert percents and percents[-1] < 100
     assert "target reached" not in output
-    assert int(REPORT_TRADES_LINE.search(output)["count"]) == len(percents)
 
 
 @pytest.mark.e2e
 def test_market_orders_short_of_the_target_exit_after_the_report(bot):
     write_settings(bot, {"order_type": "market", "volume_target": UNREACHABLE_TARGET, "random_seed": 3})
     output = backtest(bot, "market_unreached")
-    assert float(STARTED_LINE.search(output)["target"]) == UNREACHABLE_TARGET
-    percents = [float(match["percent"]) for match in FILL_PERCENT.finditer(output)]
+    percents = report_fill_percents(output, UNREACHABLE_TARGET)
     assert percents and percents[-1] < 100
     assert "target reached" not in output
-    assert int(REPORT_TRADES_LINE.search(output)["count"]) == len(percents)
 
 
 @pytest.mark.e2e
