@@ -194,9 +194,8 @@ def fresh_profile(profile):
 
 def effective_settings(raw: dict) -> dict:
     """The settings a run used, flat and typed as the mode parses them (decimals as floats)."""
-    from volume_booster import simulation
-    simulation.import_mode_module()
-    from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+    from volume_booster.cli import settings_module
+    vb_settings = settings_module()
     parsed = vb_settings.parse_settings(raw)
     return {field.name: float(value) if isinstance(value, decimal.Decimal) else value
             for field in dataclasses.fields(parsed) for value in (getattr(parsed, field.name),)}
@@ -337,9 +336,6 @@ def run_compare(plans, styles=tuple(STYLES), fee_schedules=DEFAULT_FEES, seeds=r
         return asyncio.run(compare_async(plans, tuple(styles), tuple(fee_schedules), list(seeds), profile, out))
 
 
-# ---------------------------------------------------------------- report
-
-
 # ---------------------------------------------------------------- command line
 
 def main(argv=None) -> int:
@@ -426,9 +422,8 @@ def main(argv=None) -> int:
 
 def _check_settings(plans, styles, profile):
     """Every configuration is validated against the settings table before anything runs."""
-    from volume_booster import simulation
-    simulation.import_mode_module()
-    from tentacles.Trading.Mode.volume_booster_trading_mode import settings as vb_settings
+    from volume_booster.cli import settings_module
+    vb_settings = settings_module()
     for plan in plans:
         for style in styles:
             try:

@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 from volume_booster import REPO_ROOT
-from volume_booster import cli_input
+from volume_booster import cli_input, formatting
 
 PROG = "volume-booster fee-tier"
 D = decimal.Decimal
@@ -181,7 +181,7 @@ def keep_monthly_cost(schedule, result, keep):
 
 
 def money(value, currency) -> str:
-    return f"{value:,.2f} {currency}"
+    return f"{formatting.amount(value)} {currency}"
 
 
 def percent(fraction) -> str:
