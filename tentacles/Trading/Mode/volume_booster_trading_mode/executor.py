@@ -162,8 +162,7 @@ class Executor:
 
     async def finish(self, reason: str, flatten: bool = False,
                      market: typing.Optional[vb_gateway.MarketView] = None) -> None:
-        for order in self.books.own_open_orders_on_exchange():
-            await self.cancel(order, reason)
+        await self.withdraw(reason)
         if flatten and market is not None:
             await self.flatten_inventory(market.symbol_market)
         self.logger.info(self.describe_finish(reason))

@@ -28,7 +28,7 @@ import typing
 from . import actions
 from . import execution_costs
 from . import settings as settings_module
-from .ledger import DAY_SECONDS
+from .ledger import DAY_SECONDS, utc_day
 
 ZERO = decimal.Decimal(0)
 ONE = decimal.Decimal(1)
@@ -157,7 +157,7 @@ class Planner:
         if progress is not None and settings.target_mode == settings_module.KEEP_FEE_TIER \
                 and settings.daily_volume_cap:
             # the day's volume spread over the UTC day, aiming at DEADLINE_SAFETY of it
-            day_start = progress.now // DAY_SECONDS * DAY_SECONDS
+            day_start = utc_day(progress.now) * DAY_SECONDS
             aim = day_start + DAY_SECONDS * DEADLINE_SAFETY
             missing = float(settings.daily_volume_cap - progress.day_volume - progress.pending)
             return self._paced(aim - progress.now, missing, progress)

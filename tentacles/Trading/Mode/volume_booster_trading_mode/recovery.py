@@ -131,8 +131,7 @@ def restore(contents: vb_journal.Contents, source: str, target: decimal.Decimal,
         else:
             closed.add(order_id)
             open_ids.discard(order_id)
-            counter = vb_ledger.CLOSED_COUNTERS[how]
-            setattr(ledger, counter, getattr(ledger, counter) + 1)
+            ledger.count_closed(how)
 
     filled = set()
     # in time order, as they happened (the ledger keeps the last fill time and the recent days' volumes)
